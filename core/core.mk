@@ -6,6 +6,7 @@ anetrain_SOURCES = \
 	%reldir%/util.c %reldir%/util.h \
 	%reldir%/rng.c %reldir%/rng.h \
 	%reldir%/state.c %reldir%/state.h \
+	%reldir%/fileio.c %reldir%/fileio.h \
 	%reldir%/config.h
 anetrain_LDADD = $(LIBLTDL) $(LIBCONFIG_LIBS) $(OPENBLAS_LIBS) -lm
 # The CPU backend is linked in as a preloaded libltdl module so training works with an
