@@ -1,8 +1,13 @@
-# The trainer program. Each core module is listed once here; tests list the modules
-# they need directly so one area can be built and tested without the others.
+# The trainer program. Each core module is listed once here or in its area's fragment;
+# tests list the modules they need directly so one area builds and tests on its own.
 bin_PROGRAMS += anetrain
 anetrain_SOURCES = \
-	%reldir%/main.c \
+	%reldir%/main.c %reldir%/commands.h \
+	%reldir%/cli.c %reldir%/cli.h \
+	%reldir%/cmd_train.c %reldir%/cmd_sample.c %reldir%/cmd_eval.c %reldir%/cmd_export.c \
+	%reldir%/train.c %reldir%/train.h \
+	%reldir%/model_io.c %reldir%/model_io.h \
+	%reldir%/report.c %reldir%/report.h \
 	%reldir%/util.c %reldir%/util.h \
 	%reldir%/rng.c %reldir%/rng.h \
 	%reldir%/state.c %reldir%/state.h \
@@ -12,4 +17,4 @@ anetrain_LDADD = $(LIBLTDL) $(LIBCONFIG_LIBS) $(OPENBLAS_LIBS) -lm
 # The CPU backend is linked in as a preloaded libltdl module so training works with an
 # empty or broken plugin folder (DESIGN.md "Who owns what").
 anetrain_LDFLAGS = $(AM_LDFLAGS) -dlpreopen backends/builtin/ant_cpu.la
-anetrain_DEPENDENCIES = backends/builtin/ant_cpu.la
+EXTRA_anetrain_DEPENDENCIES = backends/builtin/ant_cpu.la

@@ -1,0 +1,103 @@
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "train.h"
+
+static const char usage[] =
+    "usage: anetrain train [options]\n"
+    "Train a model. With no options: the tiny byte-level model on the embedded corpus.\n"
+    "\n"
+    "  --steps N          optimizer steps of the whole run\n"
+    "  --lr X             peak learning rate\n"
+    "  --batch-size N     sequences per micro-batch\n"
+    "  --grad-accum N     micro-batches per optimizer step\n"
+    "  --init-model FILE  start from a llama2.c model.bin (fine-tuning; its shape must\n"
+    "                     match the config, e.g. --preset stories15M)\n"
+    "  --resume           continue from the checkpoint (--ckpt) bit-exactly\n"
+    "  --stop-after N     run at most N steps now, save, and exit (resume later)\n"
+    "  --quiet            no progress line\n"
+    CLI_CONFIG_USAGE
+    "\n"
+    "Flags override the config file, which overrides the built-in defaults.\n"
+    "Ctrl-C finishes the current step, saves a checkpoint and exits.\n";
+
+enum { OPT_STEPS = OPT_CLI_LAST, OPT_LR, OPT_BATCH, OPT_ACCUM, OPT_INIT, OPT_RESUME,
+       OPT_STOP_AFTER, OPT_QUIET };
+
+int cmd_train(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"steps", required_argument, 0, OPT_STEPS},
+        {"lr", required_argument, 0, OPT_LR},
+        {"batch-size", required_argument, 0, OPT_BATCH},
+        {"grad-accum", required_argument, 0, OPT_ACCUM},
+        {"init-model", required_argument, 0, OPT_INIT},
+        {"resume", no_argument, 0, OPT_RESUME},
+        {"stop-after", required_argument, 0, OPT_STOP_AFTER},
+        {"quiet", no_argument, 0, OPT_QUIET},
+        CLI_CONFIG_OPTIONS,
+        {0, 0, 0, 0},
+    };
+    struct cli_config_flags cf = {0};
+    struct train_flags tf = {0};
+    const char *steps = NULL, *lr = NULL, *batch = NULL, *accum = NULL, *init = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_STEPS: steps = optarg; break;
+        case OPT_LR: lr = optarg; break;
+        case OPT_BATCH: batch = optarg; break;
+        case OPT_ACCUM: accum = optarg; break;
+        case OPT_INIT: init = optarg; break;
+        case OPT_RESUME: tf.resume = 1; break;
+        case OPT_QUIET: tf.quiet = 1; break;
+        case OPT_STOP_AFTER:
+            if (cli_parse_long(optarg, 1, 1L << 40, &tf.stop_after) < 0)
+                return fail("train", "--stop-after: expected a whole number >= 1");
+            break;
+        case OPT_HELP: fputs(usage, stdout); return 0;
+        default:
+            if (c != '?' && cli_take_config_flag(&cf, c, optarg)) break;
+            fputs(usage, stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) return fail("train", "unexpected argument (see --help)");
+
+    struct ant_run_config rc;
+    struct ant_err e;
+    /* Flags the config may also set go through the config so validation covers them. */
+    if (cli_build_config(&rc, &cf, &e) < 0) {
+        config_free(&rc);
+        return fail("train", e.msg);
+    }
+    long v;
+    double x;
+    if (steps && (cli_parse_long(steps, 1, 1L << 40, &v) < 0 || !(rc.train.steps = v)))
+        return fail("train", "--steps: expected a whole number >= 1");
+    if (batch && (cli_parse_long(batch, 1, 1 << 20, &v) < 0 || !(rc.train.batch_size = (int)v)))
+        return fail("train", "--batch-size: expected a whole number >= 1");
+    if (accum && (cli_parse_long(accum, 1, 1 << 20, &v) < 0 || !(rc.train.grad_accum = (int)v)))
+        return fail("train", "--grad-accum: expected a whole number >= 1");
+    if (lr) {
+        if (cli_parse_double(lr, &x) < 0 || x <= 0) return fail("train", "--lr: expected a number > 0");
+        rc.train.lr = x;
+        if (rc.train.min_lr > x) rc.train.min_lr = x;
+    }
+    if (init) {
+        if (strlen(init) >= sizeof rc.ckpt.init_model) return fail("train", "--init-model: path too long");
+        strcpy(rc.ckpt.init_model, init);
+    }
+    if (rc.train.warmup_steps > rc.train.steps) rc.train.warmup_steps = rc.train.steps;
+    if (config_validate(&rc, &e) < 0) {
+        config_free(&rc);
+        return fail("train", e.msg);
+    }
+    int status = train_run(&rc, &tf, &e) < 0 ? fail("train", e.msg) : 0;
+    config_free(&rc);
+    return status;
+}

@@ -1,0 +1,27 @@
+#include "model_io.h"
+
+#include <string.h>
+
+#include "ckpt.h"
+#include "llama2c.h"
+
+int model_load(const char *path, struct ant_train_state *s, struct ant_err *e)
+{
+    struct ant_ckpt_info info;
+    struct ant_err peek;
+    if (ckpt_peek(path, &info, &peek) == 0) return ckpt_load(path, s, &info, e);
+
+    struct ant_model_config mc;
+    float *w = NULL;
+    struct ant_err l2c;
+    if (llama2c_read(path, &mc, &w, &l2c) < 0)
+        return ant_errf(e, "%s: neither an anetrain checkpoint (%s) nor a llama2.c model "
+                           "(%s)", path, peek.msg, l2c.msg);
+    if (state_alloc(s, &mc) < 0) {
+        ant_ffree(w);
+        return ant_errf(e, "%s: out of memory", path);
+    }
+    memcpy(s->weights, w, s->layout.total * sizeof(float));
+    ant_ffree(w);
+    return 0;
+}

@@ -1,0 +1,35 @@
+/* Figures for the progress line and the efficiency report at the end of a run. */
+#ifndef ANT_REPORT_H
+#define ANT_REPORT_H
+
+#include <anetrain/model.h>
+#include <stdio.h>
+
+/* Phases the trainer times; the report splits wall time by them. */
+enum ant_phase { PH_DATA, PH_BACKEND, PH_OPTIM, PH_WEIGHTS, PH_CKPT, PH_LOG, PH_N };
+
+struct ant_report {
+    double phase_ms[PH_N];
+    long steps;                 /* optimizer steps in this run */
+    double tokens;              /* tokens trained on in this run */
+    double flops;               /* matmul FLOPs done in this run (forward + backward) */
+    double wall_ms;
+    double first_loss, last_loss;
+    long skipped;               /* steps whose update was refused (non-finite) */
+};
+
+/* Matmul FLOPs of one forward+backward pass over B sequences of T tokens: every
+ * projection, the classifier and causal attention (QK^T and PV over the visible
+ * prefix); backward counted as twice the forward. */
+double flops_per_batch(const struct ant_model_config *c, int B, int T);
+
+/* Parameters of the model (the whole buffer). */
+size_t model_param_count(const struct ant_model_config *c);
+
+void report_phase_add(struct ant_report *r, enum ant_phase p, double ms);
+void report_print(const struct ant_report *r, FILE *out);
+
+/* "1:02:03" or "4:05" */
+void format_duration(double seconds, char *buf, size_t n);
+
+#endif

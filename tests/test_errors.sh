@@ -1,0 +1,74 @@
+#!/bin/sh
+# Bad input gets one clear line naming the file, line or field, and a non-zero exit;
+# a refused checkpoint is never modified.
+. "${ANETRAIN_SRCDIR:-.}/tests/tap.sh"
+cfg="$tmp/small.cfg"
+small_config "$cfg" 3
+
+# expect_error DESCRIPTION PATTERN COMMAND...: non-zero exit, stderr matches PATTERN,
+# no crash (exit < 128).
+expect_error() {
+    desc=$1 pat=$2
+    shift 2
+    "$@" > "$tmp/out" 2> "$tmp/err"
+    st=$?
+    [ $st -ne 0 ] && [ $st -lt 128 ] && grep -q -E -- "$pat" "$tmp/err"
+    ok $? "$desc"
+    [ $st -ne 0 ] && [ $st -lt 128 ] || diag "exit status $st"
+    grep -q -E -- "$pat" "$tmp/err" || diag "stderr: $(head -c 400 "$tmp/err")"
+}
+
+expect_error "missing data file" "$tmp/nope.bin" \
+    "$ANETRAIN" train --config "$cfg" --data "$tmp/nope.bin" --ckpt "$tmp/c"
+: > "$tmp/empty.bin"
+expect_error "empty data file" "$tmp/empty.bin.*empty" \
+    "$ANETRAIN" train --config "$cfg" --data "$tmp/empty.bin" --ckpt "$tmp/c"
+printf 'abc' > "$tmp/odd.bin"
+expect_error "odd-length token file" "$tmp/odd.bin.*odd" \
+    "$ANETRAIN" train --config "$cfg" --data "$tmp/odd.bin" --ckpt "$tmp/c"
+printf 'ab' > "$tmp/short.bin"
+expect_error "token file shorter than seq_len+1" "$tmp/short.bin" \
+    "$ANETRAIN" train --config "$cfg" --data "$tmp/short.bin" --ckpt "$tmp/c"
+# 100 tokens below 256, then id 300 (0x012c little-endian) at index 100.
+{ head -c 200 /dev/zero; printf '\054\001'; head -c 200 /dev/zero; } > "$tmp/badid.bin"
+expect_error "token id >= vocab_size names the id and its index" "$tmp/badid.bin.*300" \
+    "$ANETRAIN" train --config "$cfg" --data "$tmp/badid.bin" --ckpt "$tmp/c"
+
+printf 'model = { dim = 64; };\ntrain = { stepz = 3; };\n' > "$tmp/unknown.cfg"
+expect_error "unknown config key names file:line and key" "unknown.cfg:2.*stepz" \
+    "$ANETRAIN" train --config "$tmp/unknown.cfg"
+printf 'train = {\n  lr = "fast";\n};\n' > "$tmp/type.cfg"
+expect_error "wrong config type names file:line and key" "type.cfg:2.*lr" \
+    "$ANETRAIN" train --config "$tmp/type.cfg"
+printf 'train = { steps = 1 \n' > "$tmp/syntax.cfg"
+expect_error "config syntax error names the file" "syntax.cfg" \
+    "$ANETRAIN" train --config "$tmp/syntax.cfg"
+expect_error "missing config file" "$tmp/none.cfg" \
+    "$ANETRAIN" train --config "$tmp/none.cfg"
+expect_error "bad flag value" "--steps" \
+    "$ANETRAIN" train --config "$cfg" --steps many
+
+# A corrupted checkpoint is refused and left as it was.
+"$ANETRAIN" train --config "$cfg" --ckpt "$tmp/good.ckpt" --quiet > /dev/null 2>&1
+ok $? "a short run writes a checkpoint"
+cp "$tmp/good.ckpt" "$tmp/bad.ckpt"
+size=$(wc -c < "$tmp/bad.ckpt")
+printf '\377' | dd of="$tmp/bad.ckpt" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+cp "$tmp/bad.ckpt" "$tmp/bad.copy"
+expect_error "a corrupted checkpoint is refused on resume" "bad.ckpt" \
+    "$ANETRAIN" train --config "$cfg" --ckpt "$tmp/bad.ckpt" --resume --steps 6
+cmp -s "$tmp/bad.ckpt" "$tmp/bad.copy"
+ok $? "the refused checkpoint is untouched"
+head -c $((size - 10)) "$tmp/good.ckpt" > "$tmp/trunc.ckpt"
+expect_error "a truncated checkpoint is refused by sample" "trunc.ckpt" \
+    "$ANETRAIN" sample --ckpt "$tmp/trunc.ckpt" --tokens 4
+small_config "$tmp/other.cfg" 6
+sed -i 's/dim = 64;/dim = 32;/' "$tmp/other.cfg"
+expect_error "a checkpoint of another model shape is refused on resume" "dim" \
+    "$ANETRAIN" train --config "$tmp/other.cfg" --ckpt "$tmp/good.ckpt" --resume
+
+"$ANETRAIN" frobnicate > /dev/null 2>&1
+ok $([ $? -eq 2 ]; echo $?) "an unknown command exits with status 2"
+"$ANETRAIN" train --help | grep -q -- "--resume"
+ok $? "train --help documents --resume"
+tap_done
