@@ -1,6 +1,7 @@
 /* anetrain: train Llama2-family transformers on the Apple Neural Engine or the CPU. */
 #include <config.h>
 
+#include <anetrain/backend.h>
 #include <ltdl.h>
 #include <stdio.h>
 #include <stdlib.h>
