@@ -1,1 +1,82 @@
 # fragment: see HACKING.md
+# What every ANE backend shares: MIL builder, weight blobs, the device interface and
+# its implementations (the emulator everywhere, the Apple device on macOS). Users of
+# libane.la also link core/util.c (errors, FNV hash, clock) and OpenBLAS.
+noinst_LTLIBRARIES += backends/libane.la
+backends_libane_la_SOURCES = \
+	%reldir%/fp16.c %reldir%/fp16.h \
+	%reldir%/blob.c %reldir%/blob.h \
+	%reldir%/mil.h %reldir%/mil_prog.c %reldir%/mil_ops.c %reldir%/mil_check.c \
+	%reldir%/mil_lex.c %reldir%/mil_lex.h %reldir%/mil_parse.c %reldir%/mil_print.c \
+	%reldir%/mil_build.c %reldir%/mil_build.h \
+	%reldir%/emu.h %reldir%/emu_ops.c %reldir%/emu_exec.c \
+	%reldir%/device.h %reldir%/device_impl.h %reldir%/device.c %reldir%/device_emu.c \
+	%reldir%/device_apple_logic.c %reldir%/device_apple_logic.h
+backends_libane_la_LIBADD = $(OPENBLAS_LIBS) -lm
+if HAVE_APPLE_ANE
+# Never compiled or run by us: see the comment at the top of device_apple.c.
+backends_libane_la_SOURCES += %reldir%/device_apple.c
+# libtool records "-framework X" (given at the archive's link) in its dependency_libs,
+# so every program and module that links libane.la gets them.
+backends_libane_la_LDFLAGS = $(AM_LDFLAGS) -framework CoreFoundation -framework IOSurface
+backends_libane_la_LIBADD += -lobjc -ldl
+endif
+
+# `anetrain mil` (ane_mil_main) uses the core's chip profiles (chip_from_name), so it
+# lives in its own archive: backend modules link libane.la without core symbols.
+noinst_LTLIBRARIES += backends/libanetool.la
+backends_libanetool_la_SOURCES = %reldir%/mil_tool.c %reldir%/mil_tool.h
+
+anetrain_LDADD += backends/libanetool.la backends/libane.la
+
+# Tests: the ANE toolkit on its own (core/util.c and core/rng.c for errors and data).
+ane_test_ldadd = backends/libane.la $(OPENBLAS_LIBS) -lm
+ane_test_core = core/util.c core/rng.c
+ane_tests = tests/test_ane_fp16 tests/test_ane_blob tests/test_ane_mil tests/test_ane_parse \
+	tests/test_ane_ops tests/test_ane_layers tests/test_ane_device tests/test_ane_apple_logic \
+	tests/test_ane_tool
+check_PROGRAMS += $(ane_tests)
+TESTS += $(ane_tests)
+tests_test_ane_fp16_SOURCES = tests/test_ane_fp16.c $(ane_test_core)
+tests_test_ane_fp16_LDADD = $(ane_test_ldadd)
+tests_test_ane_blob_SOURCES = tests/test_ane_blob.c $(ane_test_core)
+tests_test_ane_blob_LDADD = $(ane_test_ldadd)
+tests_test_ane_mil_SOURCES = tests/test_ane_mil.c tests/test_ane_util.h $(ane_test_core)
+tests_test_ane_mil_LDADD = $(ane_test_ldadd)
+tests_test_ane_parse_SOURCES = tests/test_ane_parse.c tests/test_ane_util.h $(ane_test_core)
+tests_test_ane_parse_LDADD = $(ane_test_ldadd)
+tests_test_ane_ops_SOURCES = tests/test_ane_ops.c tests/test_ane_util.h $(ane_test_core)
+tests_test_ane_ops_LDADD = $(ane_test_ldadd)
+tests_test_ane_layers_SOURCES = tests/test_ane_layers.c tests/test_ane_util.h $(ane_test_core)
+tests_test_ane_layers_LDADD = backends/libantops.la $(ane_test_ldadd)
+tests_test_ane_device_SOURCES = tests/test_ane_device.c tests/test_ane_util.h $(ane_test_core)
+tests_test_ane_device_LDADD = $(ane_test_ldadd)
+tests_test_ane_apple_logic_SOURCES = tests/test_ane_apple_logic.c tests/test_ane_util.h $(ane_test_core)
+tests_test_ane_apple_logic_LDADD = $(ane_test_ldadd)
+# the tool with the real chip profiles (core/chip.c and the embedded configs/chips.cfg)
+tests_test_ane_tool_SOURCES = tests/test_ane_tool.c tests/test_ane_util.h core/chip.c \
+	core/chipprof.c core/cpufeat.c $(ane_test_core)
+nodist_tests_test_ane_tool_SOURCES = core/chips_cfg.c
+tests_test_ane_tool_LDADD = backends/libanetool.la $(ane_test_ldadd) $(LIBCONFIG_LIBS)
+
+# The corpus of MIL programs the parser test reads (tests/mil/corpus.txt lists them).
+ane_mil_corpus = \
+	tests/mil/bad_blob_offset.mil tests/mil/bad_char.mil tests/mil/bad_dtype.mil \
+	tests/mil/bad_perm.mil tests/mil/blob_too_short.mil \
+	tests/mil/blob_unknown_key.mil tests/mil/broadcast_mismatch.mil \
+	tests/mil/empty.mil tests/mil/extra_arg.mil tests/mil/fp32_compute.mil \
+	tests/mil/matmul_inner.mil tests/mil/missing_arg.mil tests/mil/missing_name.mil \
+	tests/mil/offset_past_blob.mil tests/mil/output_undefined.mil \
+	tests/mil/param_not_const.mil tests/mil/redefined.mil \
+	tests/mil/reshape_count.mil tests/mil/shape_mismatch.mil \
+	tests/mil/trailing_garbage.mil tests/mil/truncated.mil \
+	tests/mil/undefined_var.mil tests/mil/unknown_op.mil \
+	tests/mil/unterminated_string.mil tests/mil/valid.mil \
+	tests/mil/valid_verbose.mil tests/mil/wrong_literal_count.mil
+EXTRA_DIST += tests/mil/corpus.txt $(ane_mil_corpus)
+
+# Emulator speed against the CPU work (prints figures, never fails on time). Built with
+# the tests until bench/bench.mk appends to EXTRA_PROGRAMS instead of assigning it.
+check_PROGRAMS += bench/bench_emu
+bench_bench_emu_SOURCES = bench/bench_emu.c $(ane_test_core)
+bench_bench_emu_LDADD = backends/libantops.la $(ane_test_ldadd)
