@@ -1,0 +1,39 @@
+/* The whole Llama2 model on the CPU in fp32: forward, backward and next-token logits over
+ * the core's weight buffer (ant_layout order). All activations are allocated once, for
+ * max_batch sequences of c->seq_len tokens; no call allocates.
+ *
+ * A model object is not thread-safe, and backward uses the activations of the latest
+ * forward, so a logits call between them invalidates the pending backward. */
+#ifndef ANT_CPU_MODEL_H
+#define ANT_CPU_MODEL_H
+
+#include <anetrain/model.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cpu_model;
+
+/* NULL on a bad config or out of memory, with the reason in why. */
+struct cpu_model *cpu_model_create(const struct ant_model_config *c, int max_batch,
+                                   char *why, size_t why_len);
+void cpu_model_free(struct cpu_model *m);
+
+/* Forward over B sequences of T tokens: *loss = mean cross-entropy over all B*T
+ * positions. tokens, targets [B, T]. Keeps what backward needs. 0 or -1. */
+int cpu_model_forward(struct cpu_model *m, const float *weights, const int32_t *tokens,
+                      const int32_t *targets, int b, int t, float *loss);
+/* After cpu_model_forward: grads (layout order) += grad_scale * d(loss)/d(weights). */
+int cpu_model_backward(struct cpu_model *m, const float *weights, float *grads,
+                       float grad_scale);
+/* logits [V] of the token after tokens[0..n-1], 1 <= n <= seq_len. */
+int cpu_model_logits(struct cpu_model *m, const float *weights, const int32_t *tokens, int n,
+                     float *logits);
+
+/* Why the last call failed. */
+const char *cpu_model_error(const struct cpu_model *m);
+
+/* Floating-point operations of the matmuls (projections, attention, classifier) of one
+ * forward (with_backward 0) or forward + backward (1) over B x T tokens. */
+double cpu_model_flops(const struct ant_model_config *c, int b, int t, int with_backward);
+
+#endif
