@@ -250,9 +250,9 @@ int chipprof_exists(const char *name)
 /* The variant entry's list wins when it has one, else the family's. */
 int chip_preference(const struct ant_chip *c, const char *const **names)
 {
-    static const char *const cpu_only[] = {"cpu", "*"};
+    static const char *const cpu_only[] = {"cpu"};
     *names = cpu_only;
-    if (!loaded || !c || !c->name) return 2;
+    if (!loaded || !c || !c->name) return 1;
     const struct chip_profile *p = find(c->name);
     if (!p || !(p->set & K_BACKENDS)) {
         char fam[16];

@@ -1,6 +1,9 @@
 /* Choosing the backend chain (DESIGN.md "Selection"):
- *   auto  -> the chip profile's preference order among the backends whose probe
- *            accepts the chip ("*" = the unlisted ones by probe priority), up to cpu;
+ *   auto  -> the backends whose probe accepts the chip, highest priority first, with the
+ *            chip profile's `backends` list ordering the ones it names: an unlisted
+ *            module goes just before the first listed, accepting backend of lower
+ *            priority (ties: the listed one first). A "*" in the list pins every
+ *            unlisted module there instead. The chain ends at cpu;
  *   name  -> that backend, an error with its probe's reason if it cannot run here;
  *   then the config's fallback list. exclude removes names anywhere; strict keeps only
  *   the first. */
@@ -34,18 +37,33 @@ static void push(const struct ant_registry *r, const struct ant_backend_opts *o,
     chain[(*n)++] = idx;
 }
 
-/* Unlisted usable modules by priority, highest first (ties by name: deterministic). */
+/* cpu is the reference of last resort: nothing after it would ever run. */
+static int ends_at_cpu(const struct ant_registry *r, const int *chain, int n)
+{
+    return n && !strcmp(r->mods[chain[n - 1]].name, "cpu");
+}
+
+static int named(const char *const *pref, int n_pref, const char *name)
+{
+    for (int k = 0; k < n_pref; k++)
+        if (!strcmp(pref[k], name)) return 1;
+    return 0;
+}
+
+/* Unlisted usable modules that outrank module `above` (all of them when above < 0),
+ * highest priority first (ties by name: deterministic), up to cpu. Exclusion is push's
+ * business, so an excluded module never moves the others. */
 static void push_rest(const struct ant_registry *r, const struct ant_backend_opts *o,
-                      const char *const *pref, int n_pref, int *chain, int *n)
+                      const char *const *pref, int n_pref, int above, int *chain, int *n)
 {
     int used[ANT_REG_MAX] = {0};
-    for (;;) {
+    while (!ends_at_cpu(r, chain, *n)) {
         int best = -1;
         for (int i = 0; i < r->n; i++) {
             const struct ant_module *m = &r->mods[i];
-            int named = 0;
-            for (int k = 0; k < n_pref; k++) named |= !strcmp(pref[k], m->name);
-            if (used[i] || named || m->state != ANT_MOD_OK || !m->usable) continue;
+            if (used[i] || m->state != ANT_MOD_OK || !m->usable || named(pref, n_pref, m->name) ||
+                (above >= 0 && m->priority <= r->mods[above].priority))
+                continue;
             if (best < 0 || m->priority > r->mods[best].priority ||
                 (m->priority == r->mods[best].priority && strcmp(m->name, r->mods[best].name) < 0))
                 best = i;
@@ -61,12 +79,19 @@ static void auto_chain(const struct ant_registry *r, const struct ant_chip *chip
 {
     const char *const *pref;
     int n_pref = chip_preference(chip, &pref);
-    for (int k = 0; k < n_pref; k++) {
-        if (!strcmp(pref[k], "*")) push_rest(r, o, pref, n_pref, chain, n);
-        else push(r, o, registry_find(r, pref[k]), chain, n);
-        /* cpu is the reference of last resort: nothing after it would ever run. */
-        if (*n && !strcmp(r->mods[chain[*n - 1]].name, "cpu")) break;
+    int pinned = named(pref, n_pref, "*");
+    for (int k = 0; k < n_pref && !ends_at_cpu(r, chain, *n); k++) {
+        if (!strcmp(pref[k], "*")) {
+            push_rest(r, o, pref, n_pref, -1, chain, n);
+            continue;
+        }
+        int idx = registry_find(r, pref[k]);
+        /* Unlisted modules that outrank this accepting backend go before it. */
+        if (!pinned && idx >= 0 && r->mods[idx].usable)
+            push_rest(r, o, pref, n_pref, idx, chain, n);
+        if (!ends_at_cpu(r, chain, *n)) push(r, o, idx, chain, n);
     }
+    if (!pinned) push_rest(r, o, pref, n_pref, -1, chain, n);
 }
 
 /* Why nothing can run: every module with its reason, for the error message. */

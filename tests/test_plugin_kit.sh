@@ -30,7 +30,7 @@ grep -q "probe on none: accepts, priority 1" "$tmp/backends.out" &&
 grep -q "setting log_every (int, default 0)" "$tmp/backends.out"
 ok $? "the dropped-in module is discovered with its probe and settings"
 grep -q "^auto would choose now: cpu" "$tmp/backends.out"
-ok $? "auto still picks cpu (shipped profiles stop at cpu)"
+ok $? "auto still picks cpu (the example's priority 1 is below cpu's 10)"
 
 "$ANETRAIN" doctor --plugin-path "$tmp/plugins" > "$tmp/doctor.out" 2>&1
 ok $? "anetrain doctor passes"

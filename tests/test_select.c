@@ -2,9 +2,11 @@
  * are in-process tables whose probes follow the rules of the real ones (DESIGN.md):
  * ane-static and ane-dynamic need a Neural Engine with fp32-capable surfaces (cast),
  * ane-fp16io needs any Neural Engine, cpu runs anywhere, and "gpu" stands for a
- * third-party drop-in that runs anywhere with a high priority. */
+ * third-party drop-in that runs anywhere with a high priority, so auto puts it first
+ * (the profiles do not list it). More drop-ins are added after the matrix. */
 #include <config.h>
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,6 +38,23 @@ static int probe_gpu(const struct ant_host *h, const struct ant_chip *c, int *p,
     *p = 70;
     return 0;
 }
+/* Drop-ins for the merge cases: between ane-static/-dynamic (50) and ane-fp16io (40),
+ * tied with ane-fp16io, and below cpu like plugins/example (1). */
+static int probe_mid(const struct ant_host *h, const struct ant_chip *c, int *p, const char **why)
+{
+    *p = 45;
+    return 0;
+}
+static int probe_tie(const struct ant_host *h, const struct ant_chip *c, int *p, const char **why)
+{
+    *p = 40;
+    return 0;
+}
+static int probe_low(const struct ant_host *h, const struct ant_chip *c, int *p, const char **why)
+{
+    *p = 1;
+    return 0;
+}
 static int probe_never(const struct ant_host *h, const struct ant_chip *c, int *p,
                        const char **why)
 {
@@ -58,6 +77,9 @@ static const struct ant_backend tables[] = {
     TABLE("ane-dynamic", probe_ane_cast), TABLE("ane-fp16io", probe_ane),
     TABLE("gpu", probe_gpu),           TABLE("never", probe_never),
 };
+static const struct ant_backend dropins[] = {
+    TABLE("mid", probe_mid), TABLE("tie", probe_tie), TABLE("low", probe_low),
+};
 
 struct cfg {
     const char *label, *backend, *fallback[3], *exclude[3];
@@ -79,27 +101,36 @@ static const struct cfg cfgs[] = {
  * text. */
 static const char *const chips[] = {"M1", "M2", "M3", "M4", "M5", "unknown", "none"};
 static const char *const expect[7][8] = {
-    /* M1 */ {"ane-fp16io cpu", "ane-fp16io cpu", "ane-fp16io", "cpu",
+    /* M1 */ {"gpu ane-fp16io cpu", "gpu ane-fp16io cpu", "gpu", "cpu",
               "!backend ane-static cannot run on chip M1: needs the cast op", "gpu ane-fp16io cpu",
-              "ane-fp16io gpu", "cpu"},
-    /* M2 */ {"ane-fp16io cpu", "ane-fp16io cpu", "ane-fp16io", "cpu",
-              "!cannot run on chip M2: needs the cast op", "gpu ane-fp16io cpu", "ane-fp16io gpu",
+              "gpu ane-fp16io", "cpu"},
+    /* M2 */ {"gpu ane-fp16io cpu", "gpu ane-fp16io cpu", "gpu", "cpu",
+              "!cannot run on chip M2: needs the cast op", "gpu ane-fp16io cpu", "gpu ane-fp16io",
               "cpu"},
-    /* M3 */ {"ane-dynamic ane-static ane-fp16io cpu", "ane-static ane-fp16io cpu", "ane-dynamic",
+    /* M3 */ {"gpu ane-dynamic ane-static ane-fp16io cpu", "gpu ane-static ane-fp16io cpu", "gpu",
               "ane-static cpu", "ane-static", "gpu ane-fp16io cpu",
-              "ane-dynamic ane-static ane-fp16io gpu", "cpu"},
-    /* M4 */ {"ane-dynamic ane-static ane-fp16io cpu", "ane-static ane-fp16io cpu", "ane-dynamic",
+              "gpu ane-dynamic ane-static ane-fp16io", "cpu"},
+    /* M4 */ {"gpu ane-dynamic ane-static ane-fp16io cpu", "gpu ane-static ane-fp16io cpu", "gpu",
               "ane-static cpu", "ane-static", "gpu ane-fp16io cpu",
-              "ane-dynamic ane-static ane-fp16io gpu", "cpu"},
-    /* M5 */ {"ane-dynamic ane-static ane-fp16io cpu", "ane-static ane-fp16io cpu", "ane-dynamic",
+              "gpu ane-dynamic ane-static ane-fp16io", "cpu"},
+    /* M5 */ {"gpu ane-dynamic ane-static ane-fp16io cpu", "gpu ane-static ane-fp16io cpu", "gpu",
               "ane-static cpu", "ane-static", "gpu ane-fp16io cpu",
-              "ane-dynamic ane-static ane-fp16io gpu", "cpu"},
-    /* unknown Apple */ {"ane-fp16io cpu", "ane-fp16io cpu", "ane-fp16io", "cpu",
+              "gpu ane-dynamic ane-static ane-fp16io", "cpu"},
+    /* unknown Apple */ {"gpu ane-fp16io cpu", "gpu ane-fp16io cpu", "gpu", "cpu",
               "!cannot run on chip unknown Apple: needs the cast op", "gpu ane-fp16io cpu",
-              "ane-fp16io gpu", "cpu"},
-    /* none */ {"cpu", "cpu", "cpu", "cpu", "!cannot run on chip none: no Neural Engine",
+              "gpu ane-fp16io", "cpu"},
+    /* none */ {"gpu cpu", "gpu cpu", "gpu", "cpu", "!cannot run on chip none: no Neural Engine",
               "gpu cpu", "gpu", "cpu"},
 };
+
+/* A user chips file holding one profile entry. */
+static int write_profile(const char *path, const char *entry)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    fprintf(f, "chips = ( %s );\n", entry);
+    return fclose(f);
+}
 
 static void to_opts(const struct cfg *c, struct ant_backend_opts *o)
 {
@@ -174,9 +205,9 @@ int main(void)
         {"none", {"all excluded", "auto", {0}, {"cpu", "gpu"}, 0},
          "!no backend can run on chip none (cpu: excluded; ane-static: no Neural Engine"},
         {"M4 Max", {"variant takes family order", "auto", {0}, {0}, 0},
-         "ane-dynamic ane-static ane-fp16io cpu"},
+         "gpu ane-dynamic ane-static ane-fp16io cpu"},
         {"M4", {"fallback repeats are dropped", "auto", {"cpu", "ane-static", "nosuch"}, {0}, 0},
-         "ane-dynamic ane-static ane-fp16io cpu"},
+         "gpu ane-dynamic ane-static ane-fp16io cpu"},
     };
     for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) {
         to_opts(&more[i].c, &o);
@@ -186,22 +217,76 @@ int main(void)
 
     /* A user profile can put drop-ins ("*") ahead of cpu. */
     char dir[] = "/tmp/anetrain-sel-XXXXXX", user[300];
-    if (mkdtemp(dir)) {
-        snprintf(user, sizeof user, "%s/chips.cfg", dir);
-        FILE *f = fopen(user, "w");
-        if (f) {
-            fputs("chips = ( { name = \"none\"; backends = [\"*\", \"cpu\"]; } );\n", f);
-            fclose(f);
-        }
-        ok(chip_profiles_load(user, &e) == 0, "user profile loads (%s)", e.msg);
-        to_opts(&cfgs[0], &o);
-        select_one(r, "none", &o, got, sizeof got);
-        ok(!strcmp(got, "gpu cpu"), "none with \"*\" first -> %s", got);
-        select_one(r, "M3", &o, got, sizeof got);
-        ok(!strcmp(got, "ane-dynamic ane-static ane-fp16io cpu"), "M3 untouched -> %s", got);
-        unlink(user);
-        rmdir(dir);
+    if (!ok(mkdtemp(dir) != NULL, "temp folder (%s)", strerror(errno))) {
+        r->n = 0;
+        registry_close(r);
+        return tap_done();
     }
+    snprintf(user, sizeof user, "%s/chips.cfg", dir);
+    ok(write_profile(user, "{ name = \"none\"; backends = [\"*\", \"cpu\"]; }") == 0 &&
+       chip_profiles_load(user, &e) == 0, "user profile loads (%s)", e.msg);
+    to_opts(&cfgs[0], &o);
+    select_one(r, "none", &o, got, sizeof got);
+    ok(!strcmp(got, "gpu cpu"), "none with \"*\" first -> %s", got);
+    select_one(r, "M3", &o, got, sizeof got);
+    ok(!strcmp(got, "gpu ane-dynamic ane-static ane-fp16io cpu"), "M3 untouched -> %s", got);
+
+    /* More drop-ins: where each lands, and that naming, fallback, exclude and strict
+     * work on them as on any backend. profile NULL = the shipped profiles only. */
+    for (size_t i = 0; i < sizeof dropins / sizeof dropins[0]; i++)
+        ok(registry_add(r, &dropins[i], "test", NULL) >= 0, "drop-in %s added", dropins[i].name);
+    static const struct { const char *profile, *chip; struct cfg c; const char *want; } merge[] = {
+        {NULL, "M4", {"auto: gpu over all, mid between ane-static and ane-fp16io, tie after "
+                      "ane-fp16io, low (below cpu) left out", "auto", {0}, {0}, 0},
+         "gpu ane-dynamic ane-static mid ane-fp16io tie cpu"},
+        {NULL, "M1", {"auto", "auto", {0}, {0}, 0}, "gpu mid ane-fp16io tie cpu"},
+        {NULL, "none", {"auto", "auto", {0}, {0}, 0}, "gpu mid tie cpu"},
+        {NULL, "M4", {"auto, exclude gpu ane-static: the rest keep their places", "auto", {0},
+                      {"gpu", "ane-static"}, 0}, "ane-dynamic mid ane-fp16io tie cpu"},
+        {NULL, "M4", {"auto --strict", "auto", {0}, {0}, 1}, "gpu"},
+        {NULL, "M4", {"auto --strict, exclude gpu", "auto", {0}, {"gpu"}, 1}, "ane-dynamic"},
+        {NULL, "none", {"auto, fallback low", "auto", {"low"}, {0}, 0}, "gpu mid tie cpu low"},
+        {NULL, "none", {"auto, exclude cpu: low is reached", "auto", {0}, {"cpu"}, 0},
+         "gpu mid tie low"},
+        {NULL, "none", {"low named", "low", {0}, {0}, 0}, "low"},
+        {NULL, "none", {"low named, fallback cpu", "low", {"cpu"}, {0}, 0}, "low cpu"},
+        {NULL, "none", {"low --strict, fallback cpu", "low", {"cpu"}, {0}, 1}, "low"},
+        {NULL, "M1", {"ane-static named (refuses), fallback low", "ane-static", {"low"}, {0}, 0},
+         "low"},
+        {NULL, "M4", {"low excluded and named", "low", {0}, {"low"}, 0},
+         "!backend low is both requested and excluded"},
+        /* The list orders what it names even against priority: ane-dynamic (50, unlisted
+         * here) and mid go before ane-fp16io (40), the first listed one below them. */
+        {"{ name = \"M3\"; backends = [\"ane-fp16io\", \"ane-static\", \"cpu\"]; }", "M3",
+         {"profile order against priority", "auto", {0}, {0}, 0},
+         "gpu ane-dynamic mid ane-fp16io ane-static tie cpu"},
+        /* ane-fp16io refuses without an ANE, so it is no anchor: mid follows gpu. */
+        {"{ name = \"none\"; backends = [\"ane-fp16io\", \"gpu\", \"cpu\"]; }", "none",
+         {"a refusing listed backend is no anchor", "auto", {0}, {0}, 0}, "gpu mid tie cpu"},
+        {"{ name = \"M4\"; backends = [\"ane-fp16io\"]; }", "M4",
+         {"cpu unlisted: merged by its priority, still the end", "auto", {0}, {0}, 0},
+         "gpu ane-dynamic ane-static mid ane-fp16io tie cpu"},
+        {"{ name = \"M4\"; backends = [\"ane-dynamic\", \"cpu\", \"*\"]; }", "M4",
+         {"\"*\" after cpu pins drop-ins out", "auto", {0}, {0}, 0}, "ane-dynamic cpu"},
+        {"{ name = \"M4\"; backends = [\"ane-fp16io\", \"*\", \"cpu\"]; }", "M4",
+         {"\"*\" before cpu pins every unlisted one there", "auto", {0}, {0}, 0},
+         "ane-fp16io gpu ane-dynamic ane-static mid tie low cpu"},
+        {"{ name = \"none\"; backends = [\"*\", \"cpu\"]; }", "none",
+         {"\"*\" first", "auto", {0}, {0}, 0}, "gpu mid tie low cpu"},
+    };
+    for (size_t i = 0; i < sizeof merge / sizeof merge[0]; i++) {
+        e.msg[0] = 0;
+        int loaded = merge[i].profile
+                         ? write_profile(user, merge[i].profile) == 0 && chip_profiles_load(user, &e) == 0
+                         : chip_profiles_load("", &e) == 0;
+        to_opts(&merge[i].c, &o);
+        select_one(r, merge[i].chip, &o, got, sizeof got);
+        ok(loaded && matches(got, merge[i].want), "%s, %s -> %s %s", merge[i].chip,
+           merge[i].c.label, got, e.msg);
+        if (!matches(got, merge[i].want)) diag("want %s", merge[i].want);
+    }
+    unlink(user);
+    rmdir(dir);
     r->n = 0;
     registry_close(r);
     return tap_done();
