@@ -4,6 +4,7 @@ bin_PROGRAMS += anetrain
 anetrain_SOURCES = \
 	%reldir%/main.c %reldir%/commands.h \
 	%reldir%/cli.c %reldir%/cli.h \
+	%reldir%/cpufeat.c %reldir%/cpufeat.h \
 	%reldir%/cmd_train.c %reldir%/cmd_sample.c %reldir%/cmd_eval.c %reldir%/cmd_export.c \
 	%reldir%/train.c %reldir%/train.h \
 	%reldir%/model_io.c %reldir%/model_io.h \

@@ -17,7 +17,7 @@ small_config() {
     cat > "$1" <<CFG
 model = { dim = 64; hidden_dim = 176; n_layers = 2; n_heads = 4; n_kv_heads = 2;
           vocab_size = 256; seq_len = 64; };
-train = { batch_size = 4; steps = ${2:-40}; lr = 3e-3; min_lr = 3e-4; warmup_steps = 5;
+train = { batch_size = 4; steps = ${2:-40}; lr = 3e-3; min_lr = 3e-4; warmup_steps = 2;
           log_every = 10; ${3:-} };
 checkpoint = { every = 0; };
 CFG
