@@ -38,10 +38,10 @@ void report_print(const struct ant_report *r, FILE *out)
     double secs = r->wall_ms / 1e3;
     fprintf(out, "\n== efficiency report ==\n");
     if (r->steps == 0) {
-        fprintf(out, "no steps were run\n");
+        fprintf(out, "no step was applied (%ld skipped)\n", r->skipped);
         return;
     }
-    fprintf(out, "steps            %ld (%ld skipped)\n", r->steps, r->skipped);
+    fprintf(out, "steps            %ld applied, %ld skipped (non-finite)\n", r->steps, r->skipped);
     fprintf(out, "loss             %.4f -> %.4f\n", r->first_loss, r->last_loss);
     fprintf(out, "ms/step          %.1f\n", r->wall_ms / r->steps);
     fprintf(out, "tokens/s         %.0f\n", secs > 0 ? r->tokens / secs : 0);

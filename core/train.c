@@ -34,6 +34,7 @@ struct trainer {
     struct ant_batch *micro;   /* [grad_accum] */
     int32_t *tok_buf;          /* [grad_accum, B, T] tokens then targets */
     struct ant_report rep;
+    long last_saved;           /* step of the newest checkpoint on disk, -1 if none */
 };
 
 /* Fresh state: random init, or a llama2.c model to fine-tune. */
@@ -75,6 +76,7 @@ static int resume_state(struct trainer *t, struct ant_err *e)
     if (info.data_fingerprint != data_fingerprint(t->data))
         ant_log(ANT_LOG_WARN, NULL, "%s was trained on %s; this run reads %s", path,
                 info.data_name, data_name(t->data));
+    t->last_saved = t->s.step;
     ant_log(ANT_LOG_INFO, NULL, "resumed %s at step %ld", path, t->s.step);
     return 0;
 }
@@ -115,7 +117,10 @@ static int save(struct trainer *t, struct ant_err *e)
     int rc = ckpt_save(t->rc->ckpt.path, &t->s, &t->rc->train, data_name(t->data),
                        data_fingerprint(t->data), e);
     report_phase_add(&t->rep, PH_CKPT, ant_now_ms() - t0);
-    if (rc == 0) ant_log(ANT_LOG_DEBUG, NULL, "saved %s at step %ld", t->rc->ckpt.path, t->s.step);
+    if (rc == 0) {
+        t->last_saved = t->s.step;
+        ant_log(ANT_LOG_DEBUG, NULL, "saved %s at step %ld", t->rc->ckpt.path, t->s.step);
+    }
     return rc;
 }
 
@@ -135,16 +140,16 @@ static int step(struct trainer *t, float *loss, struct ant_err *e)
     report_phase_add(&t->rep, PH_DATA, t1 - t0);
 
     double norm = NAN;
-    struct ant_err de;
+    dispatch_set_step(t->disp, t->s.step + 1);   /* its log lines count like ours, from 1 */
     int rc = dispatch_train_step(t->disp, t->s.weights, t->micro, o->grad_accum, t->s.grads,
-                                 t->s.layout.total, loss, &norm, &de);
+                                 t->s.layout.total, loss, &norm, e);
     double t2 = ant_now_ms();
     report_phase_add(&t->rep, PH_BACKEND, t2 - t1);
     if (rc == DISPATCH_NONFINITE) {
-        ant_log(ANT_LOG_WARN, NULL, "step %ld: %s; update skipped", t->s.step + 1, de.msg);
+        ant_log(ANT_LOG_WARN, NULL, "%s; update skipped", e->msg);
         return 0;
     }
-    if (rc < 0) return ant_errf(e, "step %ld: %s", t->s.step + 1, de.msg);
+    if (rc < 0) return -1;
     grad_clip(t->s.grads, t->s.layout.total, norm, o->grad_clip);
     adamw_step(&t->s, o, sched_lr(o, t->s.step));
     t->s.step++;
@@ -174,6 +179,17 @@ static void progress(struct trainer *t, float loss, double started, long first_s
     fflush(stderr);
 }
 
+/* Too many non-finite steps in a row: stop without saving, so the newest checkpoint on
+ * disk stays the last good state. */
+static int give_up(const struct trainer *t, int bad, struct ant_err *e)
+{
+    if (t->last_saved < 0)
+        return ant_errf(e, "%d steps in a row gave non-finite gradients; stopping "
+                           "(no checkpoint was written)", bad);
+    return ant_errf(e, "%d steps in a row gave non-finite gradients; stopping without "
+                       "saving (%s holds step %ld)", bad, t->rc->ckpt.path, t->last_saved);
+}
+
 static int loop(struct trainer *t, const struct train_flags *f, struct ant_err *e)
 {
     const struct ant_run_config *rc = t->rc;
@@ -188,12 +204,11 @@ static int loop(struct trainer *t, const struct train_flags *f, struct ant_err *
     while (t->s.step < end && !stop_requested) {
         float loss = NAN;
         int rc_step = step(t, &loss, e);
+        t->rep.wall_ms = ant_now_ms() - started;
         if (rc_step < 0) return -1;
         if (rc_step == 0) {
             t->rep.skipped++;
-            if (++bad >= MAX_BAD_STEPS)
-                return ant_errf(e, "%d steps in a row gave non-finite gradients; stopping "
-                                   "(last checkpoint: %s)", bad, rc->ckpt.path);
+            if (++bad >= MAX_BAD_STEPS) return give_up(t, bad, e);
             continue;
         }
         bad = 0;
@@ -226,6 +241,7 @@ int train_run(const struct ant_run_config *rc, const struct train_flags *f, stru
     struct trainer t;
     memset(&t, 0, sizeof t);
     t.rc = rc;
+    t.last_saved = -1;
     stop_requested = 0;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);

@@ -67,6 +67,22 @@ sed -i 's/dim = 64;/dim = 32;/' "$tmp/other.cfg"
 expect_error "a checkpoint of another model shape is refused on resume" "dim" \
     "$ANETRAIN" train --config "$tmp/other.cfg" --ckpt "$tmp/good.ckpt" --resume
 
+# Divergence: an absurd learning rate without clipping makes every gradient non-finite.
+# The run skips those updates, stops after five in a row, and does not overwrite the
+# last good checkpoint (written at step 5).
+cat > "$tmp/diverge.cfg" <<CFG
+model = { dim = 64; hidden_dim = 176; n_layers = 2; n_heads = 4; n_kv_heads = 2; seq_len = 64; };
+train = { batch_size = 4; steps = 40; lr = 1000.0; min_lr = 1.0; warmup_steps = 0; grad_clip = 0.0; };
+checkpoint = { every = 5; };
+CFG
+expect_error "a diverging run stops with a clear reason" "non-finite.*holds step" \
+    "$ANETRAIN" train --config "$tmp/diverge.cfg" --ckpt "$tmp/div.ckpt" --quiet
+grep -q "update skipped" "$tmp/err"
+ok $? "each non-finite step is reported as skipped"
+"$ANETRAIN" eval --config "$tmp/diverge.cfg" --ckpt "$tmp/div.ckpt" --batches 1 > "$tmp/out" 2>&1 &&
+    grep -q -E "loss [0-9]" "$tmp/out"
+ok $? "the last checkpoint before divergence is intact and finite"
+
 "$ANETRAIN" frobnicate > /dev/null 2>&1
 ok $([ $? -eq 2 ]; echo $?) "an unknown command exits with status 2"
 "$ANETRAIN" train --help | grep -q -- "--resume"
