@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "data.h"
 #include "dispatch.h"
+#include "evaluate.h"
 #include "model_io.h"
 
 static const char usage[] =
@@ -30,26 +31,16 @@ static int evaluate(struct ant_run_config *rc, const char *model, long batches, 
     rc->model = s.model;
     int B = rc->train.batch_size, T = s.model.seq_len;
     if (data_open(&data, rc->data.path, rc->data.format, s.model.vocab_size, T, e) < 0) goto out;
-    long available = (long)((data_n_tokens(data) - 1) / ((size_t)B * T));
-    if (available < 1) available = 1;   /* data_open guarantees one window of T+1 */
-    if (batches > available) batches = available;
     buf = malloc(sizeof *buf * 2 * (size_t)B * T);
     if (!buf) {
         ant_errf(e, "out of memory");
         goto out;
     }
     if (dispatch_open(&d, rc, B, e) < 0 || dispatch_weights_changed(d, s.weights, e) < 0) goto out;
-    struct ant_cursor cur = {0};
-    double sum = 0;
-    for (long i = 0; i < batches; i++) {
-        struct ant_batch b = {B, T, buf, buf + (size_t)B * T};
-        float loss;
-        data_next_batch(data, &cur, 1, B, T, buf, buf + (size_t)B * T);
-        if (dispatch_eval_loss(d, s.weights, &b, &loss, e) < 0) goto out;
-        sum += loss;
-    }
+    double mean;
+    if (eval_mean_loss(d, s.weights, data, B, T, batches, buf, &mean, &batches, e) < 0) goto out;
     printf("%s on %s: loss %.6f over %ld batches of %dx%d tokens (backend %s)\n", model,
-           data_name(data), sum / batches, batches, B, T, dispatch_backend_name(d));
+           data_name(data), mean, batches, B, T, dispatch_backend_name(d));
     rc_eval = 0;
 out:
     if (d) dispatch_close(d);

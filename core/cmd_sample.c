@@ -58,7 +58,9 @@ static int generate(struct ant_run_config *rc, const struct sample_args *a, stru
     if (model_load(a->model, &s, e) < 0) return -1;
     rc->model = s.model;
     int V = s.model.vocab_size, T = s.model.seq_len;
-    if (tokenizer_open(&tok, a->tokenizer, V, e) < 0) goto out;
+    /* --tokenizer, else the config's data.tokenizer, else bytes */
+    const char *tok_path = a->tokenizer ? a->tokenizer : rc->data.tokenizer;
+    if (tokenizer_open(&tok, tok_path, V, e) < 0) goto out;
     size_t cap = strlen(a->prompt) + (size_t)a->n_tokens + 2;
     ids = malloc(cap * sizeof *ids);
     logits = malloc((size_t)V * sizeof *logits);
@@ -67,7 +69,7 @@ static int generate(struct ant_run_config *rc, const struct sample_args *a, stru
         goto out;
     }
     int n = 0;
-    if (tokenizer_encode(tok, a->prompt, a->tokenizer[0] != 0, ids, (int)cap, &n) < 0) {
+    if (tokenizer_encode(tok, a->prompt, tok_path[0] != 0, ids, (int)cap, &n) < 0) {
         ant_errf(e, "--prompt: cannot encode");
         goto out;
     }
@@ -108,7 +110,7 @@ int cmd_sample(int argc, char **argv)
         {0, 0, 0, 0},
     };
     struct cli_config_flags cf = {0};
-    struct sample_args a = {NULL, "", "", 256, 0.8};
+    struct sample_args a = {NULL, NULL, "", 256, 0.8};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {

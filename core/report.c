@@ -34,7 +34,7 @@ void format_duration(double s, char *buf, size_t n)
 void report_print(const struct ant_report *r, FILE *out)
 {
     static const char *names[PH_N] = {"data", "forward+backward", "optimizer",
-                                      "weight update", "checkpoint", "logging"};
+                                      "weight update", "validation", "checkpoint", "logging"};
     double secs = r->wall_ms / 1e3;
     fprintf(out, "\n== efficiency report ==\n");
     if (r->steps == 0) {
@@ -43,6 +43,7 @@ void report_print(const struct ant_report *r, FILE *out)
     }
     fprintf(out, "steps            %ld applied, %ld skipped (non-finite)\n", r->steps, r->skipped);
     fprintf(out, "loss             %.4f -> %.4f\n", r->first_loss, r->last_loss);
+    if (!isnan(r->val_loss)) fprintf(out, "validation loss  %.4f\n", r->val_loss);
     fprintf(out, "ms/step          %.1f\n", r->wall_ms / r->steps);
     fprintf(out, "tokens/s         %.0f\n", secs > 0 ? r->tokens / secs : 0);
     fprintf(out, "achieved GFLOP/s %.1f (matmul FLOPs, forward+backward)\n",

@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 /* Phases the trainer times; the report splits wall time by them. */
-enum ant_phase { PH_DATA, PH_BACKEND, PH_OPTIM, PH_WEIGHTS, PH_CKPT, PH_LOG, PH_N };
+enum ant_phase { PH_DATA, PH_BACKEND, PH_OPTIM, PH_WEIGHTS, PH_VALIDATE, PH_CKPT, PH_LOG, PH_N };
 
 struct ant_report {
     double phase_ms[PH_N];
@@ -15,6 +15,7 @@ struct ant_report {
     double flops;               /* matmul FLOPs done in this run (forward + backward) */
     double wall_ms;
     double first_loss, last_loss;
+    double val_loss;            /* last validation loss, NAN if none */
     long skipped;               /* steps whose update was refused (non-finite) */
 };
 

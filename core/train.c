@@ -13,6 +13,7 @@
 #include "ckpt.h"
 #include "data.h"
 #include "dispatch.h"
+#include "evaluate.h"
 #include "llama2c.h"
 #include "optim.h"
 #include "report.h"
@@ -21,6 +22,8 @@
 /* Consecutive non-finite steps after which the run stops (the last good checkpoint
  * stays on disk). */
 #define MAX_BAD_STEPS 5
+/* Batches of held-out data (data.eval_path) behind each validation loss. */
+#define VAL_BATCHES 8
 
 static volatile sig_atomic_t stop_requested;
 
@@ -29,6 +32,7 @@ void train_request_stop(void) { stop_requested = 1; }
 struct trainer {
     const struct ant_run_config *rc;
     struct ant_data *data;
+    struct ant_data *val;      /* held-out data, or NULL */
     struct ant_dispatch *disp;
     struct ant_train_state s;
     struct ant_batch *micro;   /* [grad_accum] */
@@ -89,6 +93,9 @@ static int setup(struct trainer *t, const struct train_flags *f, struct ant_err 
 
     if (data_open(&t->data, rc->data.path, rc->data.format, rc->model.vocab_size, T, e) < 0)
         return -1;
+    if (rc->data.eval_path[0] &&
+        data_open(&t->val, rc->data.eval_path, rc->data.format, rc->model.vocab_size, T, e) < 0)
+        return -1;
     if (f->resume ? resume_state(t, e) : init_state(t, e)) return -1;
 
     t->micro = calloc((size_t)A, sizeof *t->micro);
@@ -106,13 +113,32 @@ static void teardown(struct trainer *t)
 {
     if (t->disp) dispatch_close(t->disp);
     if (t->data) data_close(t->data);
+    if (t->val) data_close(t->val);
     state_free(&t->s);
     free(t->micro);
     free(t->tok_buf);
 }
 
+/* Validation loss on the held-out data, logged with the step. */
+static int validate(struct trainer *t, struct ant_err *e)
+{
+    if (!t->val) return 0;
+    double t0 = ant_now_ms(), mean;
+    /* the batch buffers are free between steps */
+    if (eval_mean_loss(t->disp, t->s.weights, t->val, t->rc->train.batch_size,
+                       t->rc->model.seq_len, VAL_BATCHES, t->tok_buf, &mean, NULL, e) < 0)
+        return -1;
+    t->rep.val_loss = mean;
+    ant_log(ANT_LOG_INFO, NULL, "step %ld: validation loss %.4f on %s", t->s.step, mean,
+            data_name(t->val));
+    report_phase_add(&t->rep, PH_VALIDATE, ant_now_ms() - t0);
+    return 0;
+}
+
+/* Validate, then write the checkpoint: on the schedule and at the end. */
 static int save(struct trainer *t, struct ant_err *e)
 {
+    if (validate(t, e) < 0) return -1;
     double t0 = ant_now_ms();
     int rc = ckpt_save(t->rc->ckpt.path, &t->s, &t->rc->train, data_name(t->data),
                        data_fingerprint(t->data), e);
@@ -242,6 +268,7 @@ int train_run(const struct ant_run_config *rc, const struct train_flags *f, stru
     memset(&t, 0, sizeof t);
     t.rc = rc;
     t.last_saved = -1;
+    t.rep.val_loss = NAN;
     stop_requested = 0;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);

@@ -18,6 +18,20 @@ eval_loss=$(sed -n 's/.*: loss \([0-9.]*\) over.*/\1/p' "$tmp/eval.out")
 echo "$eval_loss $losses" | awk '{ exit !($1 < 0.7 * $2) }'
 ok $? "eval loss ($eval_loss) is far below the untrained loss"
 
+# Validation on held-out data: the loss the trainer logs is what eval measures on the
+# same windows of the final weights.
+small_config "$cfg" 20
+printf 'Tom and Mia went to the park. They saw a big red ball.\n%.0s' $(seq 1 200) > "$tmp/val.txt"
+printf 'data = { eval_path = "val.txt"; };\n' >> "$cfg"
+"$ANETRAIN" train --config "$cfg" --ckpt "$tmp/val.ckpt" > "$tmp/val.out" 2>&1
+ok $? "train with data.eval_path"
+vtrain=$(sed -n 's/.*step 20: validation loss \([0-9.]*\) on .*/\1/p' "$tmp/val.out")
+"$ANETRAIN" eval --config "$cfg" --ckpt "$tmp/val.ckpt" --data "$tmp/val.txt" --batches 8 > "$tmp/val.eval" 2>/dev/null
+veval=$(sed -n 's/.*: loss \([0-9.]*\) over 8 batches.*/\1/p' "$tmp/val.eval")
+diag "validation loss in training $vtrain, eval $veval"
+[ -n "$vtrain" ] && [ -n "$veval" ] && echo "$vtrain $veval" | awk '{ exit !(($1 - $2) < 6e-5 && ($2 - $1) < 6e-5) }'
+ok $? "the logged validation loss equals eval on the same windows"
+
 # Bit-exact resume: 30 steps in one run == 12 steps, then resume to 30.
 small_config "$cfg" 30
 "$ANETRAIN" train --config "$cfg" --ckpt "$tmp/full.ckpt" --quiet > /dev/null 2>&1
