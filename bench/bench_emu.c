@@ -1,18 +1,34 @@
 /* bench_emu: one transformer FFN layer, forward + backward (the activation gradient,
- * §5.2 fwdFFN and ffnBwd), on the ANE emulator against the same work on the CPU
- * backend's ops (backends/cpu/ops.h). Prints milliseconds and the ratio; never fails
- * on time. Usage: bench_emu [D H T iters]   (default: stories15M, 288 768 256 20) */
+ * §5.2 fwdFFN and ffnBwd), on the ANE emulator against the same arithmetic on the CPU
+ * backend's ops (backends/cpu/ops.h). Never fails on time.
+ *
+ * What is timed, per iteration:
+ *   emulator: fp16-encode x into a surface, eval the forward kernel, decode its taps,
+ *     repack [dy | h1 | h3], encode, eval the backward kernel, decode dx: the host work
+ *     of an ANE backend per layer plus the emulated kernels (3 + 3 sgemm, all
+ *     elementwise ops rounded to fp16).
+ *   cpu ops: the same six sgemm shapes and SwiGLU forward/backward in fp32, with no
+ *     conversions (there are none to do on the CPU).
+ * Both run on the same OpenBLAS with the same thread count, alternately in one loop
+ * (so both see the same machine load), after a warm-up; the figures are medians.
+ * The emulator's dx checksum (FNV-1a of its fp16 bits) shows whether its numerics
+ * changed between builds.
+ * Usage: bench_emu [D H T iters [threads]]   (default: stories15M, 288 768 256 21) */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <cblas.h>
+
 #include "../backends/ane/device.h"
+#include "../backends/ane/fp16.h"
 #include "../backends/ane/mil_build.h"
 #include "../backends/cpu/ops.h"
 #include "rng.h"
 
-static int D = 288, H = 768, T = 256, ITERS = 20;
+static int D = 288, H = 768, T = 256, ITERS = 21;
+enum { WARMUP = 3 };
 
 static struct ane_kernel *compile(struct ane_device *d, struct mil_builder *b, struct ane_weights *w)
 {
@@ -59,6 +75,18 @@ static struct ane_kernel *ffn_bwd(struct ane_device *d, struct ane_weights *w, f
     return compile(d, b, w);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 static void transpose(float *dst, const float *src, int rows, int cols)
 {
     for (int r = 0; r < rows; r++)
@@ -67,8 +95,12 @@ static void transpose(float *dst, const float *src, int rows, int cols)
 
 int main(int argc, char **argv)
 {
-    if (argc == 5) D = atoi(argv[1]), H = atoi(argv[2]), T = atoi(argv[3]), ITERS = atoi(argv[4]);
-    if (D < 1 || H < 1 || T < 1 || ITERS < 1) return fprintf(stderr, "usage: bench_emu [D H T iters]\n"), 2;
+    int threads = 0;
+    if (argc >= 5) D = atoi(argv[1]), H = atoi(argv[2]), T = atoi(argv[3]), ITERS = atoi(argv[4]);
+    if (argc == 6) threads = atoi(argv[5]);
+    if ((argc != 1 && argc != 5 && argc != 6) || D < 1 || H < 1 || T < 1 || ITERS < 1 || threads < 0)
+        return fprintf(stderr, "usage: bench_emu [D H T iters [threads]]\n"), 2;
+    if (threads) openblas_set_num_threads(threads);
     struct ant_chip chip = {sizeof chip, "M4", 4, "base", 1, 1, "", "1.3", "ios18", 0, 0, 1, 128, 49152, 100, 18.6};
     struct ant_rng r;
     rng_seed(&r, 1);
@@ -98,8 +130,11 @@ int main(int argc, char **argv)
     float *y = malloc((size_t)T * D * 4), *dg = malloc((size_t)T * H * 4), *da = malloc((size_t)T * H * 4),
           *dc = malloc((size_t)T * H * 4), *dxc = malloc((size_t)T * D * 4);
 
-    double emu_ms = 1e30, cpu_ms = 1e30;
-    for (int it = 0; it < ITERS; it++) {
+    double *emu_ms = malloc(ITERS * sizeof(double)), *io_ms = malloc(ITERS * sizeof(double)),
+           *cpu_ms = malloc(ITERS * sizeof(double));
+    for (int it = -WARMUP; it < ITERS; it++) {
+        struct ane_kernel_stats f0, b0, f1, b1;
+        ane_kernel_stats(kf, &f0), ane_kernel_stats(kb, &b0);
         double t0 = ant_now_ms();
         /* the host work an ANE backend does per layer: write, eval, read, repack */
         ane_surface_put(sx, MIL_FP16, 0, x, (size_t)D * T, &e);
@@ -110,6 +145,7 @@ int main(int argc, char **argv)
         ane_eval(rb, &e);
         ane_surface_get(sd, MIL_FP16, 0, dx, (size_t)D * T, &e);
         double t1 = ant_now_ms();
+        /* x [T, D] token rows; the same products as the kernels above */
         matmul_forward(h1, x, W[0], T, D, H);
         matmul_forward(h3, x, W[2], T, D, H);
         swiglu_forward(g, h1, h3, (size_t)T * H);
@@ -119,16 +155,28 @@ int main(int argc, char **argv)
         matmul_backward_dx(dxc, da, W[0], T, D, H, 0);
         matmul_backward_dx(dxc, dc, W[2], T, D, H, 1);
         double t2 = ant_now_ms();
-        emu_ms = t1 - t0 < emu_ms ? t1 - t0 : emu_ms;
-        cpu_ms = t2 - t1 < cpu_ms ? t2 - t1 : cpu_ms;
+        ane_kernel_stats(kf, &f1), ane_kernel_stats(kb, &b1);
+        if (it < 0) continue;
+        emu_ms[it] = t1 - t0;
+        io_ms[it] = (t1 - t0) - (f1.eval_ms - f0.eval_ms) - (b1.eval_ms - b0.eval_ms);
+        cpu_ms[it] = t2 - t1;
     }
+    uint16_t *dxh = malloc((size_t)D * T * sizeof *dxh);
+    ane_surface_read(sd, 0, dxh, (size_t)D * T * sizeof *dxh, &e);
     struct ane_kernel_stats sf, sb;
     ane_kernel_stats(kf, &sf), ane_kernel_stats(kb, &sb);
-    double gflop = (sf.flops_per_eval + sb.flops_per_eval) / 1e9;
-    printf("bench_emu: FFN layer D=%d H=%d T=%d, forward+backward(dx), best of %d\n", D, H, T, ITERS);
-    printf("  emulator  %8.2f ms  (%.2f GFLOP, %.1f GFLOP/s, incl. surface I/O)\n", emu_ms, gflop, gflop / emu_ms * 1e3);
-    printf("  cpu ops   %8.2f ms\n", cpu_ms);
-    printf("  ratio     %8.2fx  (target: within 3x)\n", emu_ms / cpu_ms);
+    double gflop = (sf.flops_per_eval + sb.flops_per_eval) / 1e9, em = median(emu_ms, ITERS),
+           cm = median(cpu_ms, ITERS);
+    printf("bench_emu: FFN layer D=%d H=%d T=%d, forward+backward(dx), median of %d after %d warm-up\n",
+           D, H, T, ITERS, WARMUP);
+    printf("  OpenBLAS threads %d (both sides), fp16 conversion: %s\n", openblas_get_num_threads(),
+           fp16_impl_active()->name);
+    printf("  emulator  %8.2f ms  (%.2f GFLOP, %.1f GFLOP/s; host surface put/get and repacking %.2f ms of it)\n",
+           em, gflop, gflop / em * 1e3, median(io_ms, ITERS));
+    printf("  cpu ops   %8.2f ms  (%.1f GFLOP/s)\n", cm, gflop / cm * 1e3);
+    printf("  ratio     %8.2fx  (target: within 3x)\n", em / cm);
+    printf("  emulator dx checksum %016llx\n", (unsigned long long)ant_fnv1a(dxh, (size_t)D * T * sizeof *dxh, ANT_FNV_INIT));
+    free(dxh), free(emu_ms), free(io_ms), free(cpu_ms);
     ane_request_free(rf), ane_request_free(rb);
     ane_surface_free(sx), ane_surface_free(st), ane_surface_free(sp), ane_surface_free(sd);
     ane_kernel_free(kf), ane_kernel_free(kb);

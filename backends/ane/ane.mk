@@ -4,7 +4,7 @@
 # libane.la also link core/util.c (errors, FNV hash, clock) and OpenBLAS.
 noinst_LTLIBRARIES += backends/libane.la
 backends_libane_la_SOURCES = \
-	%reldir%/fp16.c %reldir%/fp16.h \
+	%reldir%/fp16.c %reldir%/fp16.h %reldir%/fp16_x86.c \
 	%reldir%/blob.c %reldir%/blob.h \
 	%reldir%/mil.h %reldir%/mil_prog.c %reldir%/mil_ops.c %reldir%/mil_check.c \
 	%reldir%/mil_lex.c %reldir%/mil_lex.h %reldir%/mil_parse.c %reldir%/mil_print.c \
@@ -32,13 +32,15 @@ anetrain_LDADD += backends/libanetool.la backends/libane.la
 # Tests: the ANE toolkit on its own (core/util.c and core/rng.c for errors and data).
 ane_test_ldadd = backends/libane.la $(OPENBLAS_LIBS) -lm
 ane_test_core = core/util.c core/rng.c
-ane_tests = tests/test_ane_fp16 tests/test_ane_blob tests/test_ane_mil tests/test_ane_parse \
+ane_tests = tests/test_ane_fp16 tests/test_ane_fp16_simd tests/test_ane_blob tests/test_ane_mil tests/test_ane_parse \
 	tests/test_ane_ops tests/test_ane_layers tests/test_ane_device tests/test_ane_apple_logic \
 	tests/test_ane_tool
 check_PROGRAMS += $(ane_tests)
 TESTS += $(ane_tests)
 tests_test_ane_fp16_SOURCES = tests/test_ane_fp16.c $(ane_test_core)
 tests_test_ane_fp16_LDADD = $(ane_test_ldadd)
+tests_test_ane_fp16_simd_SOURCES = tests/test_ane_fp16_simd.c tests/test_ane_util.h $(ane_test_core)
+tests_test_ane_fp16_simd_LDADD = $(ane_test_ldadd)
 tests_test_ane_blob_SOURCES = tests/test_ane_blob.c $(ane_test_core)
 tests_test_ane_blob_LDADD = $(ane_test_ldadd)
 tests_test_ane_mil_SOURCES = tests/test_ane_mil.c tests/test_ane_util.h $(ane_test_core)

@@ -17,16 +17,18 @@ void emu_free(struct emu_kernel *k);
 const struct mil_prog *emu_prog(const struct emu_kernel *k);
 
 /* Buffers of the function's inputs and outputs, in declaration order: fill the inputs
- * (values as the surface carries them), emu_run, read the outputs. */
+ * with values the surface can carry (fp16 values for an fp16 input: device_emu.c decodes
+ * them from the surface; emu_run does not round them again), emu_run, read the outputs. */
 float *emu_input(struct emu_kernel *k, int i);
 const float *emu_output(const struct emu_kernel *k, int i);
 int emu_run(struct emu_kernel *k, struct ant_err *e);
 
 /* --- the op kernels (emu_ops.c); shapes are those the checker inferred --- */
 enum emu_binop { EMU_ADD, EMU_SUB, EMU_MUL, EMU_DIV, EMU_POW };
-/* Returns 1 when it already rounded out to fp16 (the same-shape add, sub, mul). */
+/* Returns 1 when it already rounded out to fp16 (all but the broadcasting case). */
 int emu_binary(enum emu_binop op, const float *a, const struct mil_type *ta,
                const float *b, const struct mil_type *tb, float *out, const struct mil_type *to);
+/* Rounds its result to fp16 itself. */
 void emu_unary(enum mil_op op, const float *x, float *out, size_t n);
 void emu_softmax(const float *x, const struct mil_type *t, int axis, float *out);
 void emu_reduce_sum(const float *x, const struct mil_type *t, int axis_mask, float *out);

@@ -173,7 +173,7 @@ static void run_stmt(struct emu_kernel *k, const struct mil_stmt *s)
         rnd = !emu_binary(ops[s->op], IN(0), TY(0), IN(1), TY(1), out, to);
         break;
     }
-    default: emu_unary(s->op, IN(0), out, n); break;
+    default: emu_unary(s->op, IN(0), out, n); rnd = 0; break;
     }
 #undef IN
 #undef TY
@@ -184,10 +184,6 @@ static void run_stmt(struct emu_kernel *k, const struct mil_stmt *s)
 int emu_run(struct emu_kernel *k, struct ant_err *e)
 {
     const struct mil_prog *p = k->p;
-    /* Inputs arrive as the surface holds them; an fp16 surface can only carry fp16. */
-    for (int i = 0; i < p->n_in; i++)
-        if (p->var[p->in[i]].type.dt == MIL_FP16)
-            fp16_round_buf(k->buf[p->in[i]], (size_t)mil_elems(&p->var[p->in[i]].type));
     for (int i = 0; i < p->n_stmt; i++) run_stmt(k, &p->stmt[i]);
     (void)e;
     return 0;

@@ -1,7 +1,8 @@
-/* The emulator's op kernels, in fp32 on fp16-valued inputs. Callers round results to
- * fp16 afterwards (emu_exec.c); for add, sub, mul, real_div and sqrt a float result
- * rounded to fp16 is the correctly rounded fp16 result (24 >= 2*11+2 bits, so the
- * double rounding is innocuous). */
+/* The emulator's op kernels, in fp32 on fp16-valued inputs. The elementwise ones round
+ * their results to fp16 themselves (the same-shape and scalar add, sub, mul in one
+ * vector pass, fp16.h); emu_exec.c rounds the rest afterwards. For add, sub, mul,
+ * real_div and sqrt a float result rounded to fp16 is the correctly rounded fp16 result
+ * (24 >= 2*11+2 bits, so the double rounding is innocuous). */
 #include "emu.h"
 
 #include "fp16.h"
@@ -47,33 +48,46 @@ static float binop(enum emu_binop op, float a, float b)
     }
 }
 
+/* Ops without a fused kernel in fp16.h run in L1-sized chunks, each rounded to fp16
+ * right after it is computed. */
+enum { CHUNK = 2048 };
+
 int emu_binary(enum emu_binop op, const float *a, const struct mil_type *ta,
                const float *b, const struct mil_type *tb, float *out, const struct mil_type *to)
 {
     size_t n = (size_t)mil_elems(to);
     int64_t na = mil_elems(ta), nb = mil_elems(tb);
-    /* fast paths: same shape, or one side a single value */
+    /* fast paths: same shape, or one side a single value; both round as they go */
     if (na == (int64_t)n && nb == (int64_t)n) {
-        /* the common ops round in the same pass (emu_exec's pass is then a no-op) */
         switch (op) {
-        case EMU_ADD: for (size_t i = 0; i < n; i++) out[i] = fp16_round_inl(a[i] + b[i]); return 1;
-        case EMU_SUB: for (size_t i = 0; i < n; i++) out[i] = fp16_round_inl(a[i] - b[i]); return 1;
-        case EMU_MUL: for (size_t i = 0; i < n; i++) out[i] = fp16_round_inl(a[i] * b[i]); return 1;
-        default: for (size_t i = 0; i < n; i++) out[i] = binop(op, a[i], b[i]); return 0;
+        case EMU_ADD: fp16_binary(FP16_ADD, out, a, b, n); return 1;
+        case EMU_SUB: fp16_binary(FP16_SUB, out, a, b, n); return 1;
+        case EMU_MUL: fp16_binary(FP16_MUL, out, a, b, n); return 1;
+        default:
+            for (size_t i0 = 0; i0 < n; i0 += CHUNK) {
+                size_t m = n - i0 < CHUNK ? n - i0 : CHUNK;
+                for (size_t i = i0; i < i0 + m; i++) out[i] = binop(op, a[i], b[i]);
+                fp16_round_buf(out + i0, m);
+            }
+            return 1;
         }
     }
     if ((nb == 1 && na == (int64_t)n) || (na == 1 && nb == (int64_t)n)) {
         const float *v = nb == 1 ? a : b;
-        float c = nb == 1 ? b[0] : a[0], sgn = nb == 1 ? 1.0f : -1.0f;
+        float c = nb == 1 ? b[0] : a[0];
         switch (op) {
-        case EMU_ADD: for (size_t i = 0; i < n; i++) out[i] = fp16_round_inl(v[i] + c); return 1;
-        case EMU_MUL: for (size_t i = 0; i < n; i++) out[i] = fp16_round_inl(v[i] * c); return 1;
-        case EMU_SUB:   /* a - c, or c - b = -(b - c): negation is exact */
-            for (size_t i = 0; i < n; i++) out[i] = fp16_round_inl(sgn * (v[i] - c));
+        case EMU_ADD: fp16_binary_scalar(FP16_ADD, out, v, c, n); return 1;
+        case EMU_MUL: fp16_binary_scalar(FP16_MUL, out, v, c, n); return 1;
+        case EMU_SUB:   /* a - c, or c - b = -1 * (b - c): negation is exact */
+            fp16_binary_scalar(nb == 1 ? FP16_SUB : FP16_RSUB, out, v, c, n);
             return 1;
         default:
-            for (size_t i = 0; i < n; i++) out[i] = nb == 1 ? binop(op, a[i], c) : binop(op, c, b[i]);
-            return 0;
+            for (size_t i0 = 0; i0 < n; i0 += CHUNK) {
+                size_t m = n - i0 < CHUNK ? n - i0 : CHUNK;
+                for (size_t i = i0; i < i0 + m; i++) out[i] = nb == 1 ? binop(op, a[i], c) : binop(op, c, b[i]);
+                fp16_round_buf(out + i0, m);
+            }
+            return 1;
         }
     }
     struct sh5 so = pad5(to);
@@ -93,7 +107,7 @@ int emu_binary(enum emu_binop op, const float *a, const struct mil_type *ta,
     return 0;
 }
 
-void emu_unary(enum mil_op op, const float *x, float *out, size_t n)
+static void unary_chunk(enum mil_op op, const float *x, float *out, size_t n)
 {
     switch (op) {
     case MIL_SIGMOID: for (size_t i = 0; i < n; i++) out[i] = 1.0f / (1.0f + expf(-x[i])); break;
@@ -102,6 +116,15 @@ void emu_unary(enum mil_op op, const float *x, float *out, size_t n)
     case MIL_TANH: for (size_t i = 0; i < n; i++) out[i] = tanhf(x[i]); break;
     case MIL_RELU: for (size_t i = 0; i < n; i++) out[i] = x[i] > 0 ? x[i] : 0.0f; break;
     default: memmove(out, x, n * sizeof *x); break;
+    }
+}
+
+void emu_unary(enum mil_op op, const float *x, float *out, size_t n)
+{
+    for (size_t i0 = 0; i0 < n; i0 += CHUNK) {
+        size_t m = n - i0 < CHUNK ? n - i0 : CHUNK;
+        unary_chunk(op, x + i0, out + i0, m);
+        fp16_round_buf(out + i0, m);
     }
 }
 
