@@ -27,6 +27,47 @@ static const char usage[] =
 enum { OPT_STEPS = OPT_CLI_LAST, OPT_LR, OPT_BATCH, OPT_ACCUM, OPT_INIT, OPT_RESUME,
        OPT_STOP_AFTER, OPT_QUIET };
 
+/* The train-only flags that set config fields, kept as text until the config is built. */
+struct train_overrides {
+    const char *steps, *lr, *batch, *accum, *init;
+};
+
+static int apply_overrides(struct ant_run_config *rc, const struct train_overrides *o,
+                           struct ant_err *e)
+{
+    long v;
+    double x;
+    if (o->steps) {
+        if (cli_parse_long(o->steps, 1, 1L << 40, &v) < 0)
+            return ant_errf(e, "--steps %s: expected a whole number >= 1", o->steps);
+        rc->train.steps = v;
+        /* A short run from a config with a long warmup: warm up over the whole run. */
+        if (rc->train.warmup_steps > v) rc->train.warmup_steps = v;
+    }
+    if (o->batch) {
+        if (cli_parse_long(o->batch, 1, 1 << 20, &v) < 0)
+            return ant_errf(e, "--batch-size %s: expected a whole number >= 1", o->batch);
+        rc->train.batch_size = (int)v;
+    }
+    if (o->accum) {
+        if (cli_parse_long(o->accum, 1, 1 << 20, &v) < 0)
+            return ant_errf(e, "--grad-accum %s: expected a whole number >= 1", o->accum);
+        rc->train.grad_accum = (int)v;
+    }
+    if (o->lr) {
+        if (cli_parse_double(o->lr, &x) < 0 || x <= 0)
+            return ant_errf(e, "--lr %s: expected a number > 0", o->lr);
+        rc->train.lr = x;
+        if (rc->train.min_lr > x) rc->train.min_lr = x;
+    }
+    if (o->init) {
+        if (strlen(o->init) >= sizeof rc->ckpt.init_model)
+            return ant_errf(e, "--init-model: path too long");
+        strcpy(rc->ckpt.init_model, o->init);
+    }
+    return config_validate(rc, e);
+}
+
 int cmd_train(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -43,16 +84,16 @@ int cmd_train(int argc, char **argv)
     };
     struct cli_config_flags cf = {0};
     struct train_flags tf = {0};
-    const char *steps = NULL, *lr = NULL, *batch = NULL, *accum = NULL, *init = NULL;
+    struct train_overrides ov = {0};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case OPT_STEPS: steps = optarg; break;
-        case OPT_LR: lr = optarg; break;
-        case OPT_BATCH: batch = optarg; break;
-        case OPT_ACCUM: accum = optarg; break;
-        case OPT_INIT: init = optarg; break;
+        case OPT_STEPS: ov.steps = optarg; break;
+        case OPT_LR: ov.lr = optarg; break;
+        case OPT_BATCH: ov.batch = optarg; break;
+        case OPT_ACCUM: ov.accum = optarg; break;
+        case OPT_INIT: ov.init = optarg; break;
         case OPT_RESUME: tf.resume = 1; break;
         case OPT_QUIET: tf.quiet = 1; break;
         case OPT_STOP_AFTER:
@@ -70,34 +111,10 @@ int cmd_train(int argc, char **argv)
 
     struct ant_run_config rc;
     struct ant_err e;
-    /* Flags the config may also set go through the config so validation covers them. */
-    if (cli_build_config(&rc, &cf, &e) < 0) {
-        config_free(&rc);
-        return fail("train", e.msg);
-    }
-    long v;
-    double x;
-    if (steps && (cli_parse_long(steps, 1, 1L << 40, &v) < 0 || !(rc.train.steps = v)))
-        return fail("train", "--steps: expected a whole number >= 1");
-    if (batch && (cli_parse_long(batch, 1, 1 << 20, &v) < 0 || !(rc.train.batch_size = (int)v)))
-        return fail("train", "--batch-size: expected a whole number >= 1");
-    if (accum && (cli_parse_long(accum, 1, 1 << 20, &v) < 0 || !(rc.train.grad_accum = (int)v)))
-        return fail("train", "--grad-accum: expected a whole number >= 1");
-    if (lr) {
-        if (cli_parse_double(lr, &x) < 0 || x <= 0) return fail("train", "--lr: expected a number > 0");
-        rc.train.lr = x;
-        if (rc.train.min_lr > x) rc.train.min_lr = x;
-    }
-    if (init) {
-        if (strlen(init) >= sizeof rc.ckpt.init_model) return fail("train", "--init-model: path too long");
-        strcpy(rc.ckpt.init_model, init);
-    }
-    if (rc.train.warmup_steps > rc.train.steps) rc.train.warmup_steps = rc.train.steps;
-    if (config_validate(&rc, &e) < 0) {
-        config_free(&rc);
-        return fail("train", e.msg);
-    }
-    int status = train_run(&rc, &tf, &e) < 0 ? fail("train", e.msg) : 0;
+    int status = 0;
+    if (cli_build_config(&rc, &cf, &e) < 0 || apply_overrides(&rc, &ov, &e) < 0 ||
+        train_run(&rc, &tf, &e) < 0)
+        status = fail("train", e.msg);
     config_free(&rc);
     return status;
 }

@@ -30,7 +30,7 @@ check() {   # check NAME CAUSE-PATTERN SWITCHES
 run openfail test-open-fails '"cpu"' ""
 check openfail "test-open-fails -> cpu: open failed: kernel compile failed" 1
 run midrun test-midrun '"cpu"' 'test-midrun = { fail_at = 5; };'
-check midrun "step 2: test-midrun -> cpu: train_step failed: train_step call 5 failed (injected)" 1
+check midrun "step 3: test-midrun -> cpu: train_step failed: train_step call 5 failed (injected)" 1
 run recompile test-midrun '"cpu"' 'test-midrun = { fail_call = "weights_changed"; fail_at = 4; };'
 check recompile "test-midrun -> cpu: weights_changed failed" 1
 run nan test-nan '"cpu"' 'test-nan = { nan_at = 6; nan_what = "grads"; };'
