@@ -12,6 +12,6 @@ check_PROGRAMS += tests/test_optim tests/test_ckpt
 TESTS += tests/test_optim tests/test_ckpt
 tests_test_optim_SOURCES = tests/test_optim.c core/state.c core/util.c core/rng.c
 tests_test_optim_LDADD = %reldir%/libantoptim.la -lm
-tests_test_ckpt_SOURCES = tests/test_ckpt.c %reldir%/ckpt.c core/state.c core/util.c \
-	core/rng.c core/fileio.c
+tests_test_ckpt_SOURCES = tests/test_ckpt.c tests/test_util.h %reldir%/ckpt.c core/state.c \
+	core/util.c core/rng.c core/fileio.c
 tests_test_ckpt_LDADD = -lm

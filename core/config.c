@@ -569,6 +569,24 @@ out:
     return r;
 }
 
+/* After config_read_file or _string (read_ok its result): the parse error at the file
+ * libconfig names (an @include) or else at `name`, or the settings applied. Destroys
+ * cfg either way. */
+static int apply_read(struct ant_run_config *rc, config_t *cfg, int read_ok, const char *name,
+                      int from_file, struct ant_err *e)
+{
+    int r;
+    if (!read_ok) {
+        const char *ef = config_error_file(cfg);
+        r = ant_errf(e, "%s:%d: %s", ef ? ef : name, config_error_line(cfg),
+                     config_error_text(cfg));
+    } else {
+        r = apply(rc, cfg, name, from_file, e);
+    }
+    config_destroy(cfg);
+    return r;
+}
+
 /* ---- the API ---------------------------------------------------------------------- */
 
 int config_load(struct ant_run_config *rc, const char *file, struct ant_err *e)
@@ -589,16 +607,7 @@ int config_load(struct ant_run_config *rc, const char *file, struct ant_err *e)
         snprintf(dir, sizeof dir, "%.*s", (int)(slash - file), file);
         config_set_include_dir(&cfg, slash == file ? "/" : dir);
     }
-    int r;
-    if (!config_read_file(&cfg, file)) {
-        const char *ef = config_error_file(&cfg);
-        r = ant_errf(e, "%s:%d: %s", ef ? ef : file, config_error_line(&cfg),
-                     config_error_text(&cfg));
-    } else {
-        r = apply(rc, &cfg, file, 1, e);
-    }
-    config_destroy(&cfg);
-    return r;
+    return apply_read(rc, &cfg, config_read_file(&cfg, file), file, 1, e);
 }
 
 int config_load_string(struct ant_run_config *rc, const char *text, const char *name,
@@ -608,16 +617,7 @@ int config_load_string(struct ant_run_config *rc, const char *text, const char *
     if (!text) return ant_errf(e, "%s: no config text", name);
     config_t cfg;
     config_init(&cfg);
-    int r;
-    if (!config_read_string(&cfg, text)) {
-        const char *ef = config_error_file(&cfg);
-        r = ant_errf(e, "%s:%d: %s", ef ? ef : name, config_error_line(&cfg),
-                     config_error_text(&cfg));
-    } else {
-        r = apply(rc, &cfg, name, 0, e);
-    }
-    config_destroy(&cfg);
-    return r;
+    return apply_read(rc, &cfg, config_read_string(&cfg, text), name, 0, e);
 }
 
 void config_defaults(struct ant_run_config *rc)

@@ -25,7 +25,7 @@ CLEANFILES += %reldir%/presets.c
 
 check_PROGRAMS += tests/test_config
 TESTS += tests/test_config
-tests_test_config_SOURCES = tests/test_config.c %reldir%/config.c %reldir%/config.h \
-	%reldir%/util.c %reldir%/util.h
+tests_test_config_SOURCES = tests/test_config.c tests/test_util.h %reldir%/config.c \
+	%reldir%/config.h %reldir%/util.c %reldir%/util.h
 nodist_tests_test_config_SOURCES = %reldir%/presets.c
 tests_test_config_LDADD = $(LIBCONFIG_LIBS)

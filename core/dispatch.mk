@@ -79,6 +79,7 @@ tests_plugins_ant_test_needs_ane_la_LDFLAGS = $(faulty_ldflags)
 tests_plugins_ant_test_needs_ane_la_LIBADD = $(faulty_libadd)
 
 # --- Tests ------------------------------------------------------------------------
+dispatch_test_sources = $(dispatch_core_sources) %reldir%/cpufeat.c %reldir%/util.c
 dispatch_test_ldadd = $(LIBLTDL) $(LIBCONFIG_LIBS) $(OPENBLAS_LIBS) -lm
 dispatch_test_modules = $(check_LTLIBRARIES) backends/ant_cpu.la
 
@@ -87,33 +88,31 @@ check_PROGRAMS += tests/test_chip tests/test_select tests/test_registry tests/te
 TESTS += tests/test_chip tests/test_select tests/test_registry tests/test_dispatch \
 	tests/test_dispatch_example
 
-tests_test_chip_SOURCES = tests/test_chip.c %reldir%/chip.c %reldir%/chipprof.c \
-	%reldir%/cpufeat.c %reldir%/util.c
+tests_test_chip_SOURCES = tests/test_chip.c tests/test_util.h %reldir%/chip.c \
+	%reldir%/chipprof.c %reldir%/cpufeat.c %reldir%/util.c
 nodist_tests_test_chip_SOURCES = %reldir%/chips_cfg.c
 tests_test_chip_LDADD = $(dispatch_test_ldadd)
 
 # Selection matrix: in-process backend tables with the probe rules of the real ones.
-tests_test_select_SOURCES = tests/test_select.c $(dispatch_core_sources) \
-	%reldir%/cpufeat.c %reldir%/util.c
+tests_test_select_SOURCES = tests/test_select.c tests/test_util.h $(dispatch_test_sources)
 nodist_tests_test_select_SOURCES = %reldir%/chips_cfg.c
 tests_test_select_LDADD = $(dispatch_test_ldadd)
 
-tests_test_registry_SOURCES = tests/test_registry.c $(dispatch_core_sources) \
-	%reldir%/cpufeat.c %reldir%/util.c
+tests_test_registry_SOURCES = tests/test_registry.c tests/test_util.h $(dispatch_test_sources)
 nodist_tests_test_registry_SOURCES = %reldir%/chips_cfg.c
 tests_test_registry_LDADD = $(dispatch_test_ldadd)
 EXTRA_tests_test_registry_DEPENDENCIES = $(dispatch_test_modules)
 
 # Training through the dispatcher with the broken modules, against a CPU-only run.
 tests_test_dispatch_SOURCES = tests/test_dispatch.c tests/dispatch_util.h \
-	$(dispatch_core_sources) %reldir%/cpufeat.c %reldir%/util.c %reldir%/rng.c
+	$(dispatch_test_sources) %reldir%/rng.c
 nodist_tests_test_dispatch_SOURCES = %reldir%/chips_cfg.c
 tests_test_dispatch_LDADD = $(dispatch_test_ldadd)
 EXTRA_tests_test_dispatch_DEPENDENCIES = $(dispatch_test_modules)
 
 # The plugin kit's example (plugins/plugins.mk) against the CPU backend.
 tests_test_dispatch_example_SOURCES = tests/test_dispatch_example.c tests/dispatch_util.h \
-	$(dispatch_core_sources) %reldir%/cpufeat.c %reldir%/util.c %reldir%/rng.c
+	$(dispatch_test_sources) %reldir%/rng.c
 nodist_tests_test_dispatch_example_SOURCES = %reldir%/chips_cfg.c
 tests_test_dispatch_example_LDADD = $(dispatch_test_ldadd)
 EXTRA_tests_test_dispatch_example_DEPENDENCIES = $(dispatch_test_modules)

@@ -7,6 +7,7 @@
 
 #include "chip.h"
 #include "tap.h"
+#include "test_util.h"
 
 extern const char ant_chips_cfg_text[];
 
@@ -44,34 +45,22 @@ static void check_profile(const struct ant_chip *c, int i)
     if (!ok(good, "profile of %s", want[i].name)) chip_print(c, stdout);
 }
 
-static int write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f) return -1;
-    fputs(text, f);
-    return fclose(f);
-}
-
 int main(void)
 {
     struct ant_chip c;
     struct ant_err e = {""};
-    char dir[] = "/tmp/anetrain-chip-XXXXXX", user[256], text[2048];
-    if (!mkdtemp(dir)) tap_skip_all("mkdtemp failed");
-    snprintf(user, sizeof user, "%s/chips.cfg", dir);
+    char text[2048];
+    tmp_dir_make("anetrain-chip");
+    const char *user = tmp_path("chips.cfg");
 
     ok(chip_profiles_load("", &e) == 0, "shipped profiles load (%s)", e.msg);
 
     /* The embedded copy is the installed file, byte for byte. */
-    const char *src = getenv("ANETRAIN_SRCDIR");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/configs/chips.cfg", src ? src : ".");
-    FILE *f = fopen(path, "rb");
-    static char file[64 * 1024];
-    size_t len = f ? fread(file, 1, sizeof file - 1, f) : 0;
-    if (f) fclose(f);
-    file[len] = 0;
-    ok(len > 0 && !strcmp(file, ant_chips_cfg_text), "embedded chips.cfg equals %s", path);
+    const char *path = srcdir_path("configs/chips.cfg");
+    size_t len = 0;
+    char *file = (char *)slurp(path, &len);
+    ok(file && len > 0 && !strcmp(file, ant_chips_cfg_text), "embedded chips.cfg equals %s", path);
+    free(file);
 
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         e.msg[0] = 0;
@@ -119,7 +108,7 @@ int main(void)
     ok(chip_detect(&c, "M2", &e) == 0 && !strcmp(c.name, "M2") && c.forced, "forced M2");
 
     /* A user file overrides a key, adds a chip, and changes a preference order. */
-    write_file(user,
+    write_text(user,
                "chips = (\n"
                "  { name = \"M4\"; compile_budget = 80; backends = [\"*\", \"cpu\"]; },\n"
                "  { name = \"M6\"; backends = [\"ane-dynamic\", \"cpu\"]; mil_program = \"1.5\";\n"
@@ -151,7 +140,7 @@ int main(void)
         {"chips = (\n { name = \"M7\"; compile_budget = 9; }\n);\n", "lacks key 'backends'"},
     };
     for (size_t i = 0; i < sizeof errs / sizeof errs[0]; i++) {
-        write_file(user, errs[i].text);
+        write_text(user, errs[i].text);
         e.msg[0] = 0;
         int rc = chip_profiles_load(user, &e);
         if (rc == 0) rc = chip_from_name("M7", &c, &e);
@@ -164,7 +153,6 @@ int main(void)
     ok(chip_profiles_load("", &e) == 0 && chip_from_name("M6", &c, &e) == 0 &&
        !strcmp(c.name, "unknown Apple"), "without the user file M6 is unknown Apple");
 
-    unlink(user);
-    rmdir(dir);
+    tmp_dir_remove();
     return tap_done();
 }

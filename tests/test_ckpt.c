@@ -15,34 +15,16 @@
 #include "rng.h"
 #include "state.h"
 #include "tap.h"
+#include "test_util.h"
 
 static const struct ant_model_config tiny = {
     .dim = 8, .hidden_dim = 16, .n_layers = 2, .n_heads = 2, .n_kv_heads = 1,
     .vocab_size = 11, .seq_len = 4, .shared_classifier = 0, .rope_theta = 10000, .norm_eps = 1e-5f,
 };
 
-static char dir[64], path[128];
+static char path[300];   /* the checkpoint most tests save and load */
 
 /* ---- helpers -------------------------------------------------------------------- */
-
-static unsigned char *slurp(const char *p, size_t *n)
-{
-    FILE *f = fopen(p, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(*n + 1);
-    if (fread(b, 1, *n, f) != *n) abort();
-    fclose(f);
-    return b;
-}
-
-static void spit(const char *p, const void *b, size_t n)
-{
-    FILE *f = fopen(p, "wb");
-    if (!f || fwrite(b, 1, n, f) != n || fclose(f) != 0) abort();
-}
 
 static uint64_t rd64(const unsigned char *p)
 {
@@ -208,7 +190,7 @@ static void test_prev(void)
     struct ant_train_state s;
     struct ant_train_opts o = some_opts();
     struct ant_err e;
-    char prev[160];
+    char prev[sizeof path + 8];
     snprintf(prev, sizeof prev, "%s.prev", path);
     make_state(&s, 2);
     size_t n1, n2, n3;
@@ -228,8 +210,7 @@ static void test_prev(void)
 
 static void test_truncation(const unsigned char *img, size_t n)
 {
-    char p[160];
-    snprintf(p, sizeof p, "%s/trunc.ckpt", dir);
+    const char *p = tmp_path("trunc.ckpt");
     size_t cut[64];
     int nc = 0;
     size_t fixed[] = {0, 1, 7, 8, 11, 12, 15, 16, CKPT_HEADER_BYTES - 8, CKPT_HEADER_BYTES - 1};
@@ -246,7 +227,7 @@ static void test_truncation(const unsigned char *img, size_t n)
     int bad = 0, named = 0, after_header = 0;
     struct ant_err e;
     for (int i = 0; i < nc; i++) {
-        spit(p, img, cut[i]);
+        write_bytes(p, img, cut[i]);
         struct ant_ckpt_info info;
         int good = refused(p, "truncated", &e) && ckpt_peek(p, &info, &e) < 0;
         if (!good && bad++ < 3) diag("cut at %zu: %s", cut[i], e.msg);
@@ -266,9 +247,8 @@ static void test_truncation(const unsigned char *img, size_t n)
  * for the region's name in the message. */
 static void test_flips(const unsigned char *img, size_t n)
 {
-    char p[160];
-    snprintf(p, sizeof p, "%s/flip.ckpt", dir);
-    spit(p, img, n);
+    const char *p = tmp_path("flip.ckpt");
+    write_bytes(p, img, n);
     int fd = open(p, O_WRONLY);
     int bad = 0;
     struct ant_err e;
@@ -302,22 +282,21 @@ static void test_flips(const unsigned char *img, size_t n)
 
 static void test_bad_headers(const unsigned char *img, size_t n)
 {
-    char p[160];
-    snprintf(p, sizeof p, "%s/bad.ckpt", dir);
+    const char *p = tmp_path("bad.ckpt");
     unsigned char *b = malloc(n);
     struct ant_err e;
 
     memcpy(b, img, n);
     memcpy(b, "GGUF\3\0\0\0", 8);
-    spit(p, b, n);
+    write_bytes(p, b, n);
     if (!ok(refused(p, "magic", &e), "wrong magic: refused")) diag("%s", e.msg);
-    spit(p, "hello, world\n", 13);
+    write_bytes(p, "hello, world\n", 13);
     if (!ok(refused(p, "magic", &e), "a text file: refused as bad magic")) diag("%s", e.msg);
 
     memcpy(b, img, n);
     wr32(b + 8, CKPT_VERSION + 1);
     rehash_header(b);
-    spit(p, b, n);
+    write_bytes(p, b, n);
     if (!ok(refused(p, "version", &e), "future version: refused")) diag("%s", e.msg);
 
     /* Absurd sizes with a valid header hash: caught by the size checks, before any
@@ -334,7 +313,7 @@ static void test_bad_headers(const unsigned char *img, size_t n)
         memcpy(b, img, n);
         wr64(entry(b, absurd[i].sec) + 16, absurd[i].size);
         rehash_header(b);
-        spit(p, b, n);
+        write_bytes(p, b, n);
         if (!ok(refused(p, absurd[i].name, &e), "section %s size %llu in the header: refused",
                 absurd[i].name, (unsigned long long)absurd[i].size))
             diag("%s", e.msg);
@@ -345,13 +324,13 @@ static void test_bad_headers(const unsigned char *img, size_t n)
     memcpy(b, img, n);
     wr64(b + meta, 1ULL << 30);
     rehash_meta(b);
-    spit(p, b, n);
+    write_bytes(p, b, n);
     if (!ok(refused(p, "model.dim", &e), "meta model.dim 2^30: refused naming the field"))
         diag("%s", e.msg);
     memcpy(b, img, n);
     wr64(b + meta, 16);
     rehash_meta(b);
-    spit(p, b, n);
+    write_bytes(p, b, n);
     if (!ok(refused(p, "weights", &e), "meta model.dim 16 against 8-wide sections: refused"))
         diag("%s", e.msg);
     /* train.schedule's length: after 8 model ints (i64), 2 floats (f32) and 6 train
@@ -359,7 +338,7 @@ static void test_bad_headers(const unsigned char *img, size_t n)
     memcpy(b, img, n);
     wr32(b + meta + 8 * 8 + 2 * 4 + 6 * 8, 0xFFFFFFF0u);
     rehash_meta(b);
-    spit(p, b, n);
+    write_bytes(p, b, n);
     if (!ok(refused(p, "train.schedule", &e), "meta string length 2^32-16: refused naming the field"))
         diag("%s", e.msg);
     free(b);
@@ -404,7 +383,7 @@ static void test_check_model(void)
 static int tmp_files_in_dir(void)
 {
     int n = 0;
-    DIR *d = opendir(dir);
+    DIR *d = opendir(tmp_dir);
     struct dirent *de;
     while ((de = readdir(d))) n += strstr(de->d_name, ".tmp") != NULL;
     closedir(d);
@@ -437,8 +416,8 @@ static void test_failed_save(void)
        "... and leaves the old checkpoint intact with no temp file behind");
     free(after);
 
-    char missing[200];
-    snprintf(missing, sizeof missing, "%s/no/such/dir/x.ckpt", dir);
+    char missing[sizeof tmp_dir + 32];
+    snprintf(missing, sizeof missing, "%s/no/such/dir/x.ckpt", tmp_dir);
     rc = ckpt_save(missing, &s, &o, "a", 1, &e);
     if (!ok(rc < 0 && has(e.msg, missing), "save into a missing folder fails naming the file"))
         diag("%s", e.msg);
@@ -446,9 +425,9 @@ static void test_failed_save(void)
     if (geteuid() == 0) {
         ok(1, "# SKIP unwritable folder: root writes anywhere");
     } else {
-        chmod(dir, 0500);
+        chmod(tmp_dir, 0500);
         rc = ckpt_save(path, &s, &o, "a", 1, &e);
-        chmod(dir, 0700);
+        chmod(tmp_dir, 0700);
         after = slurp(path, &n1);
         ok(rc < 0 && after && n1 == n0 && memcmp(before, after, n0) == 0,
            "save into an unwritable folder fails and leaves the old checkpoint intact");
@@ -458,22 +437,10 @@ static void test_failed_save(void)
     state_free(&s);
 }
 
-static void cleanup(void)
-{
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    char p[400];
-    while (d && (de = readdir(d)))
-        if (de->d_name[0] != '.') snprintf(p, sizeof p, "%s/%s", dir, de->d_name), unlink(p);
-    if (d) closedir(d);
-    rmdir(dir);
-}
-
 int main(void)
 {
-    strcpy(dir, "/tmp/test_ckpt.XXXXXX");
-    if (!mkdtemp(dir)) tap_skip_all("cannot make a temp folder");
-    snprintf(path, sizeof path, "%s/run.ckpt", dir);
+    tmp_dir_make("test_ckpt");
+    snprintf(path, sizeof path, "%s/run.ckpt", tmp_dir);
 
     test_hash();
     test_round_trip();
@@ -486,6 +453,6 @@ int main(void)
     test_prev();
     test_check_model();
     test_failed_save();
-    cleanup();
+    tmp_dir_remove();
     return tap_done();
 }

@@ -5,6 +5,7 @@
  * that the test itself wrote. Files live in a mkdtemp folder that is removed at the end. */
 #include "../core/config.h"
 #include "tap.h"
+#include "test_util.h"
 
 #include <libconfig.h>
 #include <stdio.h>
@@ -13,38 +14,10 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-static char tmp[256];
-
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
-        printf("Bail out! cannot write %s\n", path);
-        exit(1);
-    }
-}
-
-/* The whole file, or NULL. */
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) n = 0;
-    if (s) s[n] = 0;
-    fclose(f);
-    return s;
-}
-
 static char *source_file(const char *rel)
 {
-    const char *top = getenv("ANETRAIN_SRCDIR");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", top ? top : ".", rel);
-    char *s = slurp(path);
+    const char *path = srcdir_path(rel);
+    char *s = (char *)slurp(path, NULL);
     if (!s) diag("cannot read %s (is ANETRAIN_SRCDIR set?)", path);
     return s;
 }
@@ -219,12 +192,11 @@ static void full_expected(struct ant_run_config *w, const char *dir)
 
 static void test_full_file(void)
 {
-    char sub[300], path[400], dir[320];
+    char dir[320];
     struct ant_run_config rc, want;
     struct ant_err e = {{0}};
-    snprintf(sub, sizeof sub, "%s/full", tmp);
+    const char *sub = tmp_path("full"), *path = tmp_path("full/all.cfg");
     mkdir(sub, 0700);
-    snprintf(path, sizeof path, "%s/all.cfg", sub);
     snprintf(dir, sizeof dir, "%s/", sub);
     write_text(path, full_text);
 
@@ -255,10 +227,10 @@ static void test_full_file(void)
  * "PATH:LINE: KEY" and containing WHY, and the config unchanged. */
 static void expect_error(const char *text, int line, const char *key, const char *why)
 {
-    char path[300], head[600];
+    char head[600];
     struct ant_run_config rc, before;
     struct ant_err e = {{0}};
-    snprintf(path, sizeof path, "%s/bad.cfg", tmp);
+    const char *path = tmp_path("bad.cfg");
     write_text(path, text);
     config_defaults(&rc);
     config_defaults(&before);
@@ -370,11 +342,10 @@ static void test_file_errors(void)
     config_defaults(&rc);
     ok(config_load_string(&rc, "\nmodel = { dim = 0; };", "my-preset", &e) == -1 &&
        !strcmp(e.msg, "my-preset:2: model.dim: must be >= 1, not 0"), "string errors: %s", e.msg);
-    char missing[300];
-    snprintf(missing, sizeof missing, "%s/none.cfg", tmp);
+    const char *missing = tmp_path("none.cfg");
     ok(config_load(&rc, missing, &e) == -1 && !strncmp(e.msg, missing, strlen(missing)) &&
        strstr(e.msg, "cannot open"), "missing file: %s", e.msg);
-    ok(config_load(&rc, tmp, &e) == -1 && strstr(e.msg, "is a folder"), "a folder: %s", e.msg);
+    ok(config_load(&rc, tmp_dir, &e) == -1 && strstr(e.msg, "is a folder"), "a folder: %s", e.msg);
     config_free(&rc);
 }
 
@@ -383,10 +354,10 @@ static void test_file_errors(void)
 /* Loads text (it must load), then expects config_validate to fail at PATH:LINE: KEY. */
 static void expect_invalid(const char *text, int line, const char *key, const char *why)
 {
-    char path[300], head[600];
+    char head[600];
     struct ant_run_config rc;
     struct ant_err e = {{0}};
-    snprintf(path, sizeof path, "%s/cross.cfg", tmp);
+    const char *path = tmp_path("cross.cfg");
     write_text(path, text);
     config_defaults(&rc);
     int loaded = config_load(&rc, path, &e) == 0;
@@ -422,7 +393,6 @@ static void test_cross_rules(void)
 
     struct ant_run_config rc;
     struct ant_err e = {{0}};
-    char path[300];
     config_defaults(&rc);
     ok(config_load_string(&rc, "train = { min_lr = 0.5; lr = 0.1; schedule = \"constant\"; };",
                           "s", &e) == 0 && config_validate(&rc, &e) == 0,
@@ -430,7 +400,7 @@ static void test_cross_rules(void)
     config_free(&rc);
 
     /* a value changed after loading (a command-line flag) has no file:line */
-    snprintf(path, sizeof path, "%s/ok.cfg", tmp);
+    const char *path = tmp_path("ok.cfg");
     write_text(path, "model = {\n  dim = 96;\n};\n");
     config_defaults(&rc);
     config_load(&rc, path, &e);
@@ -449,8 +419,8 @@ static void test_cross_rules(void)
     config_free(&rc);
 
     /* the later of two files is blamed for a rule their values break together */
-    char second[300], head[400];
-    snprintf(second, sizeof second, "%s/later.cfg", tmp);
+    char head[400];
+    const char *second = tmp_path("later.cfg");
     write_text(second, "# later\n\nmodel = { n_heads = 5; };\n");
     config_defaults(&rc);
     int loaded = config_load(&rc, path, &e) == 0 && config_load(&rc, second, &e) == 0;
@@ -464,16 +434,15 @@ static void test_cross_rules(void)
 
 static void test_relative_paths(void)
 {
-    char sub[300], path[400], cwd[1024];
+    char cwd[1024];
+    const char *sub = tmp_path("sub"), *path = tmp_path("sub/rel.cfg");
     struct ant_run_config rc;
     struct ant_err e = {{0}};
     const char *text = "data = { path = \"d.bin\"; tokenizer = \"../tok.bin\";\n"
                        "  eval_path = \"/abs/e.bin\"; };\n"
                        "checkpoint = { path = \"ck/x.ckpt\"; init_model = \"\"; };\n"
                        "plugin_path = [ \"plug\", \"/abs/plug\" ];\n";
-    snprintf(sub, sizeof sub, "%s/sub", tmp);
     mkdir(sub, 0700);
-    snprintf(path, sizeof path, "%s/rel.cfg", sub);
     write_text(path, text);
 
     config_defaults(&rc);
@@ -493,7 +462,7 @@ static void test_relative_paths(void)
     config_free(&rc);
 
     /* a file named relative to the current folder */
-    if (!getcwd(cwd, sizeof cwd) || chdir(tmp) != 0) {
+    if (!getcwd(cwd, sizeof cwd) || chdir(tmp_dir) != 0) {
         ok(0, "chdir to the temp folder");
         return;
     }
@@ -512,9 +481,7 @@ static void test_relative_paths(void)
     if (chdir(cwd) != 0) diag("cannot return to %s", cwd);
 
     /* @include is found next to the including file, and so are the paths it sets */
-    char inc[400], part[400];
-    snprintf(inc, sizeof inc, "%s/inc.cfg", sub);
-    snprintf(part, sizeof part, "%s/part.cfg", sub);
+    const char *inc = tmp_path("sub/inc.cfg"), *part = tmp_path("sub/part.cfg");
     write_text(inc, "@include \"part.cfg\"\n");
     write_text(part, "data = { path = \"p.bin\"; };\n");
     config_defaults(&rc);
@@ -532,12 +499,9 @@ static void test_relative_paths(void)
 
 static void test_backends_merge(void)
 {
-    char a[300], b[300], bad[300];
     struct ant_run_config rc;
     struct ant_err e = {{0}};
-    snprintf(a, sizeof a, "%s/a.cfg", tmp);
-    snprintf(b, sizeof b, "%s/b.cfg", tmp);
-    snprintf(bad, sizeof bad, "%s/bad-backends.cfg", tmp);
+    const char *a = tmp_path("a.cfg"), *b = tmp_path("b.cfg"), *bad = tmp_path("bad-backends.cfg");
     write_text(a, "backends = {\n  cpu = { threads = 2; extra = \"x\"; };\n};\n");
     write_text(b, "\nbackends = {\n  cpu = { threads = 3; };\n  ane-dynamic = { k = [ 1, 2 ]; };\n};\n");
     write_text(bad, "backends = { cpu = { threads = 9; }; };\nmodel = { dim = 0; };\n");
@@ -588,8 +552,7 @@ static void test_sample(void)
     config_setting_t *thr = config_setting_lookup(rc.backend_settings, "cpu.threads");
     ok(thr && config_setting_get_int(thr) == 0, "the sample resets backends.cpu.threads");
     config_free(&rc);
-    char path[400];
-    snprintf(path, sizeof path, "%s/anetrain.cfg", tmp);
+    const char *path = tmp_path("anetrain.cfg");
     if (text) write_text(path, text);
     config_defaults(&rc);
     ok(text && config_load(&rc, path, &e) == 0 && config_validate(&rc, &e) == 0,
@@ -599,27 +562,9 @@ static void test_sample(void)
     free(text);
 }
 
-static void remove_tree(const char *dir)
-{
-    static const char *files[] = {"bad.cfg", "cross.cfg", "ok.cfg", "later.cfg", "a.cfg",
-        "b.cfg", "bad-backends.cfg", "anetrain.cfg", "full/all.cfg", "sub/rel.cfg",
-        "sub/inc.cfg", "sub/part.cfg", "full", "sub"};
-    char p[400];
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
-        remove(p);
-    }
-    if (rmdir(dir) != 0) diag("could not remove %s", dir);
-}
-
 int main(void)
 {
-    const char *t = getenv("TMPDIR");
-    snprintf(tmp, sizeof tmp, "%s/anetrain-config-XXXXXX", t && *t ? t : "/tmp");
-    if (!mkdtemp(tmp)) {
-        printf("Bail out! mkdtemp %s failed\n", tmp);
-        return 1;
-    }
+    tmp_dir_make("anetrain-config");
     test_defaults();
     test_presets();
     test_full_file();
@@ -628,6 +573,6 @@ int main(void)
     test_relative_paths();
     test_backends_merge();
     test_sample();
-    remove_tree(tmp);
+    tmp_dir_remove();
     return tap_done();
 }

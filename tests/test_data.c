@@ -11,28 +11,8 @@
 #include "data.h"
 #include "rng.h"
 #include "tap.h"
+#include "test_util.h"
 #include "util.h"
-
-static char dir[256];
-
-static const char *tmp_path(const char *name)
-{
-    static char paths[8][512];
-    static int k;
-    char *p = paths[k++ % 8];
-    snprintf(p, 512, "%s/%s", dir, name);
-    return p;
-}
-
-static void write_bytes(const char *path, const void *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(p, 1, n, f) != n) {
-        printf("Bail out! cannot write %s\n", path);
-        exit(1);
-    }
-    fclose(f);
-}
 
 /* ids as little-endian uint16, byte by byte, whatever the host */
 static void write_tokens(const char *path, const int *ids, int n)
@@ -66,7 +46,7 @@ static void test_refusals(void)
     int ids[16];
     for (int i = 0; i < 16; i++) ids[i] = i;
     refuses("a missing file", tmp_path("missing.bin"), "auto", 256, 8, "no such file", NULL);
-    refuses("a directory", dir, "tokens", 256, 8, "directory", NULL);
+    refuses("a directory", tmp_dir, "tokens", 256, 8, "directory", NULL);
     write_bytes(tmp_path("empty.bin"), "", 0);
     refuses("an empty file", tmp_path("empty.bin"), "auto", 256, 8, "empty", NULL);
     write_bytes(tmp_path("odd.bin"), "abc", 3);
@@ -301,17 +281,11 @@ static void test_corpus(void)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "%s/ant-data-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(dir)) {
-        printf("Bail out! mkdtemp failed\n");
-        return 1;
-    }
+    tmp_dir_make("ant-data");
     test_refusals();
     test_windows();
     test_text();
     test_corpus();
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) diag("could not remove %s", dir);
+    tmp_dir_remove();
     return tap_done();
 }

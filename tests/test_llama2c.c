@@ -10,41 +10,8 @@
 #include "llama2c.h"
 #include "rng.h"
 #include "tap.h"
+#include "test_util.h"
 #include "util.h"
-
-static char dir[256];
-
-static const char *tmp_path(const char *name)
-{
-    static char paths[8][512];
-    static int k;
-    char *p = paths[k++ % 8];
-    snprintf(p, 512, "%s/%s", dir, name);
-    return p;
-}
-
-static unsigned char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *p = malloc(*n + 1);
-    if (fread(p, 1, *n, f) != *n) *n = 0;
-    fclose(f);
-    return p;
-}
-
-static void write_bytes(const char *path, const void *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(p, 1, n, f) != n) {
-        printf("Bail out! cannot write %s\n", path);
-        exit(1);
-    }
-    fclose(f);
-}
 
 /* Sizes in floats of the file's blocks, in file order, from the §9.2 list (not from
  * ant_layout): emb, 9 per-layer tensors, rms_final, freq real, freq imag, wcls. */
@@ -253,11 +220,7 @@ static void test_refusals(const struct ant_model_config *c)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "%s/ant-l2c-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(dir)) {
-        printf("Bail out! mkdtemp failed\n");
-        return 1;
-    }
+    tmp_dir_make("ant-l2c");
     struct ant_model_config mha = { .dim = 16, .hidden_dim = 40, .n_layers = 2, .n_heads = 4,
                                     .n_kv_heads = 4, .vocab_size = 37, .seq_len = 8,
                                     .shared_classifier = 1, .rope_theta = 10000, .norm_eps = 1e-5f };
@@ -267,8 +230,6 @@ int main(void)
     round_trip("MHA, shared classifier", &mha);
     round_trip("GQA, separate classifier", &gqa);
     test_refusals(&mha);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) diag("could not remove %s", dir);
+    tmp_dir_remove();
     return tap_done();
 }

@@ -11,6 +11,7 @@
 #include "chip.h"
 #include "registry.h"
 #include "tap.h"
+#include "test_util.h"
 
 static char builddir[900];
 
@@ -133,28 +134,25 @@ int main(void)
     registry_close(r);
 
     /* A folder earlier in the path wins a name clash, the later copy is shadowed. */
-    char dir[] = "/tmp/anetrain-reg-XXXXXX", link_path[1100], target[1100];
-    if (mkdtemp(dir)) {
-        snprintf(link_path, sizeof link_path, "%s/ant_cpu.so", dir);
-        snprintf(target, sizeof target, "%s/backends/.libs/ant_cpu.so", builddir);
-        ok(symlink(target, link_path) == 0, "drop ant_cpu.so into %s", dir);
-        struct ant_backend_opts o2 = {0};
-        snprintf(o2.plugin_path[0], sizeof o2.plugin_path[0], "%s", dir);
-        o2.n_plugin_path = 1;
-        ok(registry_open(&r, &o2, &e) == 0, "registry with a user folder first");
-        cpu = registry_find(r, "cpu");
-        ok(cpu >= 0 && strstr(r->mods[cpu].path, dir), "cpu comes from the user folder: %s",
-           cpu >= 0 ? r->mods[cpu].path : "?");
-        const struct ant_module *later = by_file(r, "ant_cpu");
-        int shadowed = 0;
-        for (int i = 0; i < r->n; i++)
-            shadowed |= r->mods[i].state == ANT_MOD_SHADOWED && !strcmp(r->mods[i].name, "cpu") &&
-                        strstr(r->mods[i].why, dir) != NULL;
-        ok(later && shadowed, "the build tree's cpu is shadowed, naming the winner");
-        registry_close(r);
-        unlink(link_path);
-        rmdir(dir);
-    }
+    char target[1100];
+    tmp_dir_make("anetrain-reg");
+    snprintf(target, sizeof target, "%s/backends/.libs/ant_cpu.so", builddir);
+    ok(symlink(target, tmp_path("ant_cpu.so")) == 0, "drop ant_cpu.so into %s", tmp_dir);
+    struct ant_backend_opts o2 = {0};
+    snprintf(o2.plugin_path[0], sizeof o2.plugin_path[0], "%s", tmp_dir);
+    o2.n_plugin_path = 1;
+    ok(registry_open(&r, &o2, &e) == 0, "registry with a user folder first");
+    cpu = registry_find(r, "cpu");
+    ok(cpu >= 0 && strstr(r->mods[cpu].path, tmp_dir), "cpu comes from the user folder: %s",
+       cpu >= 0 ? r->mods[cpu].path : "?");
+    const struct ant_module *later = by_file(r, "ant_cpu");
+    int shadowed = 0;
+    for (int i = 0; i < r->n; i++)
+        shadowed |= r->mods[i].state == ANT_MOD_SHADOWED && !strcmp(r->mods[i].name, "cpu") &&
+                    strstr(r->mods[i].why, tmp_dir) != NULL;
+    ok(later && shadowed, "the build tree's cpu is shadowed, naming the winner");
+    registry_close(r);
+    tmp_dir_remove();
 
     /* In-process tables get the same vetting. */
     ok(registry_open(&r, NULL, &e) == 0, "registry without config folders");

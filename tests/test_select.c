@@ -6,7 +6,6 @@
  * (the profiles do not list it). More drop-ins are added after the matrix. */
 #include <config.h>
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,6 +13,7 @@
 #include "chip.h"
 #include "registry.h"
 #include "tap.h"
+#include "test_util.h"
 
 static int probe_ane_cast(const struct ant_host *h, const struct ant_chip *c, int *p,
                           const char **why)
@@ -216,13 +216,8 @@ int main(void)
     }
 
     /* A user profile can put drop-ins ("*") ahead of cpu. */
-    char dir[] = "/tmp/anetrain-sel-XXXXXX", user[300];
-    if (!ok(mkdtemp(dir) != NULL, "temp folder (%s)", strerror(errno))) {
-        r->n = 0;
-        registry_close(r);
-        return tap_done();
-    }
-    snprintf(user, sizeof user, "%s/chips.cfg", dir);
+    tmp_dir_make("anetrain-sel");
+    const char *user = tmp_path("chips.cfg");
     ok(write_profile(user, "{ name = \"none\"; backends = [\"*\", \"cpu\"]; }") == 0 &&
        chip_profiles_load(user, &e) == 0, "user profile loads (%s)", e.msg);
     to_opts(&cfgs[0], &o);
@@ -285,8 +280,7 @@ int main(void)
            merge[i].c.label, got, e.msg);
         if (!matches(got, merge[i].want)) diag("want %s", merge[i].want);
     }
-    unlink(user);
-    rmdir(dir);
+    tmp_dir_remove();
     r->n = 0;
     registry_close(r);
     return tap_done();

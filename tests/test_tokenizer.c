@@ -7,18 +7,8 @@
 #include <unistd.h>
 
 #include "tap.h"
+#include "test_util.h"
 #include "tokenizer.h"
-
-static char dir[256];
-
-static const char *tmp_path(const char *name)
-{
-    static char paths[8][512];
-    static int k;
-    char *p = paths[k++ % 8];
-    snprintf(p, 512, "%s/%s", dir, name);
-    return p;
-}
 
 /* The test vocabulary: llama2.c's specials, the 256 byte tokens at 3..258 as in the Llama
  * 2 vocab, then pieces and merges. Scores decide merge order. */
@@ -73,16 +63,6 @@ static struct blob make_vocab(void)
     }
     for (int i = SP; i < N_VOCAB; i++) put_entry(&b, scores[i], pieces[i], (int32_t)strlen(pieces[i]));
     return b;
-}
-
-static void write_bytes(const char *path, const void *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(p, 1, n, f) != n) {
-        printf("Bail out! cannot write %s\n", path);
-        exit(1);
-    }
-    fclose(f);
 }
 
 static int encodes(const struct ant_tokenizer *t, const char *text, int bos, const int32_t *want,
@@ -230,11 +210,7 @@ static void test_refusals(const struct blob *b)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "%s/ant-tok-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(dir)) {
-        printf("Bail out! mkdtemp failed\n");
-        return 1;
-    }
+    tmp_dir_make("ant-tok");
     struct blob b = make_vocab();
     write_bytes(tmp_path("tokenizer.bin"), b.p, b.n);
     struct ant_tokenizer *t;
@@ -248,8 +224,6 @@ int main(void)
     test_bytes();
     test_refusals(&b);
     free(b.p);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) diag("could not remove %s", dir);
+    tmp_dir_remove();
     return tap_done();
 }
