@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "fileio.h"
 
@@ -493,15 +492,10 @@ static int open_checked(struct reader *r, const char *path, struct ant_ckpt_info
 {
     memset(r, 0, sizeof *r);
     r->path = path;
-    r->f = fopen(path, "rb");
-    if (!r->f) return ant_errf(e, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
+    r->f = file_open_read(path, &r->file_size, e);
+    if (!r->f) return -1;
     int rc = 0;
-    if (fstat(fileno(r->f), &st) != 0 || !S_ISREG(st.st_mode))
-        rc = ant_errf(e, "%s: not a regular file", path);
-    else
-        r->file_size = (uint64_t)st.st_size;
-    if (rc == 0 && (read_header(r, e) < 0 || read_meta(r, info, e) < 0)) rc = -1;
+    if (read_header(r, e) < 0 || read_meta(r, info, e) < 0) rc = -1;
     if (rc < 0) fclose(r->f), r->f = NULL;
     return rc;
 }

@@ -13,7 +13,7 @@ tests_test_data_SOURCES = tests/test_data.c tests/test_util.h \
 	%reldir%/data.c %reldir%/corpus.c %reldir%/rng.c %reldir%/util.c
 tests_test_data_LDADD = -lm
 tests_test_tokenizer_SOURCES = tests/test_tokenizer.c tests/test_util.h \
-	%reldir%/tokenizer.c %reldir%/util.c
+	%reldir%/tokenizer.c %reldir%/fileio.c %reldir%/util.c
 tests_test_tokenizer_LDADD = -lm
 tests_test_llama2c_SOURCES = tests/test_llama2c.c tests/test_util.h \
 	%reldir%/llama2c.c %reldir%/fileio.c %reldir%/rng.c %reldir%/util.c

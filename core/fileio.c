@@ -3,7 +3,26 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+FILE *file_open_read(const char *path, uint64_t *size, struct ant_err *e)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        if (errno == ENOENT) ant_errf(e, "%s: no such file", path);
+        else ant_errf(e, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        ant_errf(e, "%s: not a regular file", path);
+        return NULL;
+    }
+    *size = (uint64_t)st.st_size;
+    return f;
+}
 
 int atomic_open(struct ant_atomic_file *a, const char *path, struct ant_err *e)
 {

@@ -1,12 +1,18 @@
-/* Files written so a crash never leaves a half-written one in place: write to a temp
- * file in the same folder, fsync, rename over the target, fsync the folder. */
+/* File access: input files opened one way, and files written so a crash never leaves
+ * a half-written one in place (temp file in the same folder, fsync, rename over the
+ * target, fsync the folder). */
 #ifndef ANT_FILEIO_H
 #define ANT_FILEIO_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "config.h"
 #include "util.h"
+
+/* Open a regular file for reading and give its size. The one way the core opens its
+ * input files, so every reader words a missing or odd file the same way. */
+FILE *file_open_read(const char *path, uint64_t *size, struct ant_err *e);
 
 struct ant_atomic_file {
     FILE *f;

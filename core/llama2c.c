@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "fileio.h"
 
@@ -120,22 +119,15 @@ int llama2c_read(const char *path, struct ant_model_config *cfg, float **weights
                  struct ant_err *e)
 {
     *weights = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (errno == ENOENT) return ant_errf(e, "%s: no such file", path);
-        return ant_errf(e, "%s: cannot open: %s", path, strerror(errno));
-    }
-    struct stat st;
+    uint64_t size;
+    FILE *f = file_open_read(path, &size, e);
+    if (!f) return -1;
     int32_t h[7];
     int rc = -1;
     uint64_t floats;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        ant_errf(e, "%s: not a regular file", path);
-        goto done;
-    }
-    if (st.st_size < HEADER_BYTES || fread(h, 4, 7, f) != 7) {
-        ant_errf(e, "%s: %lld bytes, shorter than the %d-byte header", path,
-                 (long long)st.st_size, HEADER_BYTES);
+    if (size < HEADER_BYTES || fread(h, 4, 7, f) != 7) {
+        ant_errf(e, "%s: %llu bytes, shorter than the %d-byte header", path,
+                 (unsigned long long)size, HEADER_BYTES);
         goto done;
     }
     *cfg = (struct ant_model_config){
@@ -151,10 +143,10 @@ int llama2c_read(const char *path, struct ant_model_config *cfg, float **weights
         goto done;
     }
     uint64_t want = HEADER_BYTES + 4 * floats;
-    if ((uint64_t)st.st_size != want) {
+    if (size != want) {
         ant_errf(e, "%s: file is %lld bytes but its header (dim %d, hidden_dim %d, n_layers %d, "
                  "n_heads %d, n_kv_heads %d, vocab_size %d, seq_len %d) implies %llu", path,
-                 (long long)st.st_size, cfg->dim, cfg->hidden_dim, cfg->n_layers, cfg->n_heads,
+                 (long long)size, cfg->dim, cfg->hidden_dim, cfg->n_layers, cfg->n_heads,
                  cfg->n_kv_heads, (int)h[5], cfg->seq_len, (unsigned long long)want);
         goto done;
     }

@@ -6,7 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+
+#include "fileio.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "tokenizer.bin is read as little-endian int32/float32; port the reader first"
@@ -31,17 +32,10 @@ struct ant_tokenizer {
 
 static int read_file(const char *path, unsigned char **buf, size_t *size, struct ant_err *e)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (errno == ENOENT) return ant_errf(e, "%s: no such file", path);
-        return ant_errf(e, "%s: cannot open: %s", path, strerror(errno));
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return ant_errf(e, "%s: not a regular file", path);
-    }
-    *size = (size_t)st.st_size;
+    uint64_t bytes;
+    FILE *f = file_open_read(path, &bytes, e);
+    if (!f) return -1;
+    *size = (size_t)bytes;
     *buf = malloc(*size ? *size : 1);
     if (!*buf) {
         fclose(f);
