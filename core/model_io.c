@@ -1,16 +1,17 @@
 #include "model_io.h"
 
-#include <errno.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "ckpt.h"
+#include "fileio.h"
 #include "llama2c.h"
 
 int model_load(const char *path, struct ant_train_state *s, struct ant_err *e)
 {
-    struct stat st;
-    if (stat(path, &st) != 0) return ant_errf(e, "%s: %s", path, strerror(errno));
+    uint64_t size;
+    FILE *f = file_open_read(path, &size, e);   /* a missing file: one plain message */
+    if (!f) return -1;
+    fclose(f);
     struct ant_ckpt_info info;
     struct ant_err peek;
     if (ckpt_peek(path, &info, &peek) == 0) return ckpt_load(path, s, &info, e);
