@@ -31,7 +31,7 @@ int atomic_open(struct ant_atomic_file *a, const char *path, struct ant_err *e)
     strcpy(a->path, path);
     snprintf(a->tmp, sizeof a->tmp, "%s.tmp.%ld", path, (long)getpid());
     a->f = fopen(a->tmp, "wb");
-    if (!a->f) return ant_errf(e, "%s: cannot create: %s", a->tmp, strerror(errno));
+    if (!a->f) return ant_errf(e, "%s: cannot write here: %s", path, strerror(errno));
     return 0;
 }
 

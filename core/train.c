@@ -14,6 +14,7 @@
 #include "data.h"
 #include "dispatch.h"
 #include "evaluate.h"
+#include "fileio.h"
 #include "llama2c.h"
 #include "optim.h"
 #include "report.h"
@@ -70,6 +71,27 @@ static int init_state(struct trainer *t, struct ant_err *e)
     return 0;
 }
 
+/* Resuming with other training options is allowed (to extend a run, say) but the
+ * result then differs from an uninterrupted run: say which options changed. */
+static void note_changed_opts(const char *path, const struct ant_train_opts *was,
+                              const struct ant_train_opts *now)
+{
+    char list[512] = "";
+#define CHANGED(field) (was->field != now->field)
+#define NOTE(name) strncat(list, list[0] ? ", " name : name, sizeof list - strlen(list) - 1)
+    if (CHANGED(steps)) NOTE("steps");
+    if (CHANGED(lr) || CHANGED(min_lr)) NOTE("lr");
+    if (CHANGED(warmup_steps) || strcmp(was->schedule, now->schedule) != 0) NOTE("schedule");
+    if (CHANGED(batch_size) || CHANGED(grad_accum)) NOTE("batch");
+    if (CHANGED(beta1) || CHANGED(beta2) || CHANGED(eps) || CHANGED(weight_decay)) NOTE("AdamW");
+    if (CHANGED(grad_clip)) NOTE("grad_clip");
+    if (strcmp(was->data_order, now->data_order) != 0) NOTE("data_order");
+#undef CHANGED
+#undef NOTE
+    if (list[0])
+        ant_log(ANT_LOG_WARN, NULL, "resuming %s with changed training options (%s)", path, list);
+}
+
 static int resume_state(struct trainer *t, struct ant_err *e)
 {
     const char *path = t->rc->ckpt.path;
@@ -77,11 +99,21 @@ static int resume_state(struct trainer *t, struct ant_err *e)
     if (ckpt_peek(path, &info, e) < 0) return -1;
     if (ckpt_check_model(path, &info.model, &t->rc->model, e) < 0) return -1;
     if (ckpt_load(path, &t->s, &info, e) < 0) return -1;
+    note_changed_opts(path, &info.train, &t->rc->train);
     if (info.data_fingerprint != data_fingerprint(t->data))
         ant_log(ANT_LOG_WARN, NULL, "%s was trained on %s; this run reads %s", path,
                 info.data_name, data_name(t->data));
     t->last_saved = t->s.step;
     ant_log(ANT_LOG_INFO, NULL, "resumed %s at step %ld", path, t->s.step);
+    return 0;
+}
+
+/* Find out now, not after hours of training, that the checkpoint cannot be written. */
+static int check_ckpt_writable(const char *path, struct ant_err *e)
+{
+    struct ant_atomic_file a;
+    if (atomic_open(&a, path, e) < 0) return -1;
+    atomic_abort(&a);
     return 0;
 }
 
@@ -91,6 +123,7 @@ static int setup(struct trainer *t, const struct train_flags *f, struct ant_err 
     const struct ant_train_opts *o = &rc->train;
     int B = o->batch_size, T = rc->model.seq_len, A = o->grad_accum;
 
+    if (check_ckpt_writable(rc->ckpt.path, e) < 0) return -1;
     if (data_open(&t->data, rc->data.path, rc->data.format, rc->model.vocab_size, T, e) < 0)
         return -1;
     if (rc->data.eval_path[0] &&

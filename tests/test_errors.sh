@@ -83,6 +83,11 @@ ok $? "each non-finite step is reported as skipped"
     grep -q -E "loss [0-9]" "$tmp/out"
 ok $? "the last checkpoint before divergence is intact and finite"
 
+expect_error "an unwritable checkpoint path is refused before training" "nofolder/x.ckpt: cannot write here" \
+    "$ANETRAIN" train --config "$cfg" --ckpt "$tmp/nofolder/x.ckpt"
+! grep -q "^step" "$tmp/err"
+ok $? "no step was trained before that error"
+
 "$ANETRAIN" frobnicate > /dev/null 2>&1
 ok $([ $? -eq 2 ]; echo $?) "an unknown command exits with status 2"
 "$ANETRAIN" train --help | grep -q -- "--resume"
