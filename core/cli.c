@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +26,7 @@ int cli_parse_double(const char *s, double *out)
     return 0;
 }
 
-int cli_take_config_flag(struct cli_config_flags *f, int code, const char *arg)
+static int take_config_flag(struct cli_config_flags *f, int code, const char *arg)
 {
     switch (code) {
     case OPT_CONFIG: f->config = arg; return 1;
@@ -40,6 +41,28 @@ int cli_take_config_flag(struct cli_config_flags *f, int code, const char *arg)
     case OPT_PLUGIN_PATH: f->plugin_path = arg; return 1;
     default: return 0;
     }
+}
+
+int cli_next_option(int argc, char **argv, const struct option *opts,
+                    struct cli_config_flags *f, const char *usage, int *status)
+{
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == OPT_HELP) {
+            fputs(usage, stdout);
+            *status = 0;
+            return -1;
+        }
+        if (c == '?') break;
+        if (!take_config_flag(f, c, optarg)) return c;
+    }
+    if (c == '?' || (c == -1 && optind < argc)) {
+        /* getopt has said what was wrong with an option; one line of help, not the page */
+        if (c == -1) fprintf(stderr, "anetrain %s: unexpected argument '%s'\n", argv[0], argv[optind]);
+        fprintf(stderr, "Try 'anetrain %s --help'.\n", argv[0]);
+        *status = 2;
+    }
+    return -1;
 }
 
 static int copy_flag(char *dst, size_t cap, const char *src, const char *flag, struct ant_err *e)

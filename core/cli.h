@@ -49,8 +49,13 @@ struct cli_config_flags {
     int strict;
 };
 
-/* Handle one getopt code if it is a config flag: 1 if it was, 0 if not, -1 on error. */
-int cli_take_config_flag(struct cli_config_flags *f, int code, const char *arg);
+/* The option loop of a run-config command: returns the next code that is the
+ * command's own (its argument in optarg), taking config flags into f on the way; -1 at
+ * the end of the options or when the command should stop, with *status set to 0 after
+ * --help (usage printed) or 2 after a bad option or argument (said on stderr). Start with
+ * *status = -1 and optind = 1; *status stays -1 when the options ended normally. */
+int cli_next_option(int argc, char **argv, const struct option *opts,
+                    struct cli_config_flags *f, const char *usage, int *status);
 /* defaults <- preset <- config file <- flags <- environment (ANETRAIN_BACKEND,
  * ANETRAIN_CHIP only where no flag was given), then validate. */
 int cli_build_config(struct ant_run_config *rc, const struct cli_config_flags *f,

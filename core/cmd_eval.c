@@ -61,27 +61,23 @@ int cmd_eval(int argc, char **argv)
     struct cli_config_flags cf = {0};
     const char *model = NULL;
     long batches = 20;
-    int c;
+    int c, status = -1;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_next_option(argc, argv, opts, &cf, usage, &status)) != -1) {
         switch (c) {
         case OPT_MODEL: model = optarg; break;
         case OPT_BATCHES:
             if (cli_parse_long(optarg, 1, 1L << 30, &batches) < 0)
                 return fail("eval", "--batches: expected a whole number >= 1");
             break;
-        case OPT_HELP: fputs(usage, stdout); return 0;
-        default:
-            if (c != '?' && cli_take_config_flag(&cf, c, optarg)) break;
-            fputs(usage, stderr);
-            return 2;
         }
     }
+    if (status >= 0) return status;
     if (!model) model = cf.ckpt;
     if (!model) return fail("eval", "give --ckpt FILE or --model FILE");
     struct ant_run_config rc;
     struct ant_err e;
-    int status = 0;
+    status = 0;
     if (cli_build_config(&rc, &cf, &e) < 0 || evaluate(&rc, model, batches, &e) < 0)
         status = fail("eval", e.msg);
     config_free(&rc);

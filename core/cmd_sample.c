@@ -111,9 +111,9 @@ int cmd_sample(int argc, char **argv)
     };
     struct cli_config_flags cf = {0};
     struct sample_args a = {NULL, NULL, "", 256, 0.8};
-    int c;
+    int c, status = -1;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_next_option(argc, argv, opts, &cf, usage, &status)) != -1) {
         switch (c) {
         case OPT_MODEL: a.model = optarg; break;
         case OPT_TOKENIZER: a.tokenizer = optarg; break;
@@ -126,18 +126,14 @@ int cmd_sample(int argc, char **argv)
             if (cli_parse_double(optarg, &a.temperature) < 0 || a.temperature < 0)
                 return fail("sample", "--temperature: expected a number >= 0");
             break;
-        case OPT_HELP: fputs(usage, stdout); return 0;
-        default:
-            if (c != '?' && cli_take_config_flag(&cf, c, optarg)) break;
-            fputs(usage, stderr);
-            return 2;
         }
     }
+    if (status >= 0) return status;
     if (!a.model) a.model = cf.ckpt;
     if (!a.model) return fail("sample", "give --ckpt FILE or --model FILE");
     struct ant_run_config rc;
     struct ant_err e;
-    int status = 0;
+    status = 0;
     if (cli_build_config(&rc, &cf, &e) < 0 || generate(&rc, &a, &e) < 0)
         status = fail("sample", e.msg);
     config_free(&rc);

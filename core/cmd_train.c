@@ -85,9 +85,9 @@ int cmd_train(int argc, char **argv)
     struct cli_config_flags cf = {0};
     struct train_flags tf = {0};
     struct train_overrides ov = {0};
-    int c;
+    int c, status = -1;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_next_option(argc, argv, opts, &cf, usage, &status)) != -1) {
         switch (c) {
         case OPT_STEPS: ov.steps = optarg; break;
         case OPT_LR: ov.lr = optarg; break;
@@ -100,18 +100,13 @@ int cmd_train(int argc, char **argv)
             if (cli_parse_long(optarg, 1, 1L << 40, &tf.stop_after) < 0)
                 return fail("train", "--stop-after: expected a whole number >= 1");
             break;
-        case OPT_HELP: fputs(usage, stdout); return 0;
-        default:
-            if (c != '?' && cli_take_config_flag(&cf, c, optarg)) break;
-            fputs(usage, stderr);
-            return 2;
         }
     }
-    if (optind < argc) return fail("train", "unexpected argument (see --help)");
+    if (status >= 0) return status;
 
     struct ant_run_config rc;
     struct ant_err e;
-    int status = 0;
+    status = 0;
     if (cli_build_config(&rc, &cf, &e) < 0 || apply_overrides(&rc, &ov, &e) < 0 ||
         train_run(&rc, &tf, &e) < 0)
         status = fail("train", e.msg);

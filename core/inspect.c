@@ -1,7 +1,6 @@
 /* Shared by `anetrain backends` and `anetrain doctor`. */
 #include <config.h>
 
-#include <getopt.h>
 #include <string.h>
 
 #include "chip.h"
@@ -15,20 +14,13 @@ int inspect_open(struct inspect *in, int argc, char **argv, const char *usage)
     struct cli_config_flags cf = {0};
     struct ant_err e = {""};
     const char *cmd = argv[0];
-    int c;
+    int status = -1;
     memset(in, 0, sizeof *in);
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == OPT_HELP) {
-            fputs(usage, stdout);
-            return 1;
-        }
-        if (c == '?' || !cli_take_config_flag(&cf, c, optarg)) {
-            fputs(usage, stderr);
-            return -1;
-        }
-    }
-    if (optind < argc) return fail(cmd, "unexpected argument (see --help)"), -1;
+    if (cli_next_option(argc, argv, opts, &cf, usage, &status) != -1)
+        return fail(cmd, "unexpected option (see --help)"), -1;   /* all are config flags */
+    if (status == 0) return 1;
+    if (status > 0) return -1;
     if (cli_build_config(&in->rc, &cf, &e) < 0 || chip_detect(&in->chip, in->rc.be.chip, &e) < 0 ||
         registry_open(&in->reg, &in->rc.be, &e) < 0) {
         config_free(&in->rc);
