@@ -2,10 +2,13 @@
  * the user's file, kept in a table for the life of the program. */
 #include <config.h>
 
+#include <errno.h>
 #include <libconfig.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "chipprof.h"
 #include "config.h"
@@ -73,7 +76,7 @@ static int take_key(struct chip_profile *p, config_setting_t *s, const char *whe
         p->n_pref = 0;
         for (int i = 0; i < config_setting_length(s); i++) {
             const char *v = config_setting_get_string_elem(s, i);
-            if (!v) { want = "a list of names"; break; }
+            if (!v || !*v) { want = "a list of names"; break; }
             if (p->n_pref == ANT_CHIP_PREF_MAX)
                 return ant_errf(e, "%s: backends: more than %d names", where, ANT_CHIP_PREF_MAX);
             if (!(p->pref[p->n_pref++] = chipprof_intern(v)))
@@ -83,7 +86,14 @@ static int take_key(struct chip_profile *p, config_setting_t *s, const char *whe
     case K_PROGRAM:
     case K_TARGET: {
         const char *v = config_setting_get_string(s);
-        if (!v) { want = "a string"; break; }
+        int num, minor;
+        char extra;
+        /* the MIL text is written with them: program(1.3), func main<ios18> */
+        if (!v || (k == 1 ? sscanf(v, "%d.%d%c", &num, &minor, &extra) != 2
+                          : sscanf(v, "ios%d%c", &num, &extra) != 1)) {
+            want = k == 1 ? "a MIL version like \"1.3\"" : "a target like \"ios18\"";
+            break;
+        }
         const char **dst = k == 1 ? &p->chip.mil_program : &p->chip.mil_target;
         if (!(*dst = chipprof_intern(v))) return ant_errf(e, "%s: chip profiles too large", where);
         break;
@@ -103,7 +113,11 @@ static int take_key(struct chip_profile *p, config_setting_t *s, const char *whe
     }
     case K_TFLOPS: {
         double v = is_num ? (double)config_setting_get_int64(s) : config_setting_get_float(s);
-        if ((!is_num && t != CONFIG_TYPE_FLOAT) || v < 0) { want = "a number >= 0"; break; }
+        /* 1e999 parses as infinity: a figure divided by it would read 0 */
+        if ((!is_num && t != CONFIG_TYPE_FLOAT) || !(v >= 0) || !isfinite(v)) {
+            want = "a finite number >= 0";
+            break;
+        }
         p->chip.peak_tflops = v;
         break;
     }
@@ -145,9 +159,36 @@ static int read_entries(config_t *cfg, const char *file, struct ant_err *e)
     return 0;
 }
 
+/* A file to read: a regular file without @include. libconfig 1.5 ends the whole process
+ * when an @include names a folder (core/config.c checks each one; a profile file has no
+ * need of them), and reports a folder or a missing file as "FILE:0: file I/O error". */
+static int check_file(const char *file, struct ant_err *e)
+{
+    struct stat sb;
+    FILE *f = NULL;
+    if (stat(file, &sb) != 0 || !(f = fopen(file, "r")))
+        return ant_errf(e, "%s: cannot read: %s", file, strerror(errno));
+    if (!S_ISREG(sb.st_mode)) {
+        fclose(f);
+        return ant_errf(e, "%s: %s, not a chip profile file", file,
+                        S_ISDIR(sb.st_mode) ? "a folder" : "not a regular file");
+    }
+    char chunk[1024];
+    int line = 1, at_start = 1, rc = 0;
+    while (rc == 0 && fgets(chunk, sizeof chunk, f)) {
+        if (at_start && !strncmp(chunk + strspn(chunk, " \t"), "@include", 8))
+            rc = ant_errf(e, "%s:%d: chip profile files take no @include", file, line);
+        at_start = strchr(chunk, '\n') != NULL;
+        line += at_start;
+    }
+    fclose(f);
+    return rc;
+}
+
 /* text != NULL: parse it, naming it `file`; else read the file. */
 static int read_profiles(const char *file, const char *text, struct ant_err *e)
 {
+    if (!text && check_file(file, e) < 0) return -1;
     config_t cfg;
     config_init(&cfg);
     int good = text ? config_read_string(&cfg, text) : config_read_file(&cfg, file);

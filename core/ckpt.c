@@ -259,6 +259,7 @@ static const char *model_bad_field(const struct ant_model_config *c)
     if (c->hidden_dim < 1 || c->hidden_dim > (1 << 22)) return "model.hidden_dim";
     if (c->n_layers < 1 || c->n_layers > (1 << 12)) return "model.n_layers";
     if (c->n_heads < 1 || c->dim % c->n_heads != 0) return "model.n_heads";
+    if ((c->dim / c->n_heads) % 2) return "model.n_heads";   /* RoPE rotates pairs */
     if (c->n_kv_heads < 1 || c->n_heads % c->n_kv_heads != 0) return "model.n_kv_heads";
     if (c->vocab_size < 1 || c->vocab_size > (1 << 24)) return "model.vocab_size";
     if (c->seq_len < 1 || c->seq_len > (1 << 24)) return "model.seq_len";
@@ -520,6 +521,12 @@ static int read_floats(struct reader *r, int i, float *dst, struct ant_err *e)
         return ant_errf(e, "%s: section %s: checksum mismatch (the file is corrupted)", r->path,
                         sec_kind[i].name);
     if (!host_is_le()) swap32(dst, s->size / sizeof(float));
+    /* The checksums prove the bytes are the ones written, not that they make a state:
+     * a NaN or infinite value (or a negative second moment) is no state to train from. */
+    for (size_t k = 0; k < s->size / sizeof(float); k++)
+        if (!isfinite(dst[k]) || (i == SEC_V && dst[k] < 0))
+            return ant_errf(e, "%s: section %s: element %zu is %g", r->path, sec_kind[i].name, k,
+                            (double)dst[k]);
     return 0;
 }
 

@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include <anetrain/backend.h>
+#include <ctype.h>
 #include <errno.h>
 #include <libconfig.h>
 #include <limits.h>
@@ -126,6 +127,7 @@ struct store {
 
 /* What one load knows about where it reads from. */
 struct source {
+    struct store *st;   /* interns the joined names of @include'd files */
     const char *name;   /* file name or the string's name, for messages */
     size_t dir;         /* relative paths get name[0..dir), the file's folder and '/' */
     const char *file[N_KEYS];   /* per key: set by this load, at file:line */
@@ -134,10 +136,27 @@ struct source {
 
 /* ---- messages ---------------------------------------------------------------- */
 
+static const char *intern(struct store *st, const char *name);
+
+/* libconfig names an @include'd file as the directive wrote it, relative to the folder
+ * of the top file (config_set_include_dir); joined to that folder (top[0..dir)) into buf
+ * so a message names the file wherever the program runs. */
+static const char *join_dir(char *buf, size_t n, const char *top, size_t dir, const char *f)
+{
+    if (!f || f[0] == '/' || !dir || !strcmp(f, top)) return f;
+    snprintf(buf, n, "%.*s%s", (int)dir, top, f);
+    return buf;
+}
+
 static const char *setting_file(const config_setting_t *s, const struct source *src)
 {
-    const char *f = config_setting_source_file(s);
-    return f ? f : src->name;
+    char buf[2 * ANT_PATH_MAX];
+    const char *f = config_setting_source_file(s), *j;
+    if (!f) return src->name;
+    j = join_dir(buf, sizeof buf, src->name, src->dir, f);
+    if (j != buf) return j;
+    j = src->st ? intern(src->st, buf) : NULL;
+    return j ? j : f;
 }
 
 static int fail_at(struct ant_err *e, const struct source *src, const config_setting_t *s,
@@ -190,6 +209,19 @@ static const char *rule_broken(enum rule r, double v)
     case UNIT: return v >= 0 && v < 1 ? NULL : "must be in [0, 1)";
     default: return NULL;
     }
+}
+
+/* s for a message: control bytes as \xHH (a value may hold "\n"; the message is one
+ * line), cut at 60 bytes. */
+static const char *shown(const char *s, char *buf, size_t n)
+{
+    size_t k = 0;
+    for (; *s && k + 5 < n && k < 60; s++)
+        k += (unsigned char)*s < 32 ? (size_t)snprintf(buf + k, n - k, "\\x%02x", (unsigned char)*s)
+                                    : (size_t)snprintf(buf + k, n - k, "%c", *s);
+    if (*s && k + 4 < n) strcpy(buf + k, "...");
+    else buf[k] = 0;
+    return buf;
 }
 
 static int is_choice(const char *choices, const char *s)
@@ -361,7 +393,8 @@ static int read_key(const struct key *k, const config_setting_t *s, struct ant_r
             return fail_at(e, src, s, k->name, "expected a string, got %s", type_name(t));
         const char *str = config_setting_get_string(s);
         if (k->choices && !is_choice(k->choices, str))
-            return fail_at(e, src, s, k->name, "\"%s\" is not one of: %s", str, k->choices);
+            return fail_at(e, src, s, k->name, "\"%s\" is not one of: %s",
+                           shown(str, (char[96]){0}, 96), k->choices);
         if (k->rule == NONEMPTY && !str[0]) return fail_at(e, src, s, k->name, "must not be empty");
         return put_string(k, k->name, s, str, dst, src, e);
     }
@@ -545,6 +578,7 @@ static int apply(struct ant_run_config *rc, const config_t *cfg, const char *nam
         goto out;
     }
     *tmp = *rc;
+    src->st = st;
     src->name = name;
     if (from_file && strrchr(name, '/')) src->dir = (size_t)(strrchr(name, '/') - name) + 1;
     if (read_root(cfg, tmp, src, e) < 0) goto out;
@@ -577,7 +611,10 @@ static int apply_read(struct ant_run_config *rc, config_t *cfg, int read_ok, con
 {
     int r;
     if (!read_ok) {
-        const char *ef = config_error_file(cfg);
+        char buf[2 * ANT_PATH_MAX];
+        const char *slash = strrchr(name, '/');
+        size_t dir = from_file && slash ? (size_t)(slash - name) + 1 : 0;
+        const char *ef = join_dir(buf, sizeof buf, name, dir, config_error_file(cfg));
         r = ant_errf(e, "%s:%d: %s", ef ? ef : name, config_error_line(cfg),
                      config_error_text(cfg));
     } else {
@@ -585,6 +622,62 @@ static int apply_read(struct ant_run_config *rc, config_t *cfg, int read_ok, con
     }
     config_destroy(cfg);
     return r;
+}
+
+/* ---- @include targets ----------------------------------------------------------- */
+
+/* The name in `@include "NAME"` at p (after the keyword), escapes decoded as libconfig
+ * decodes strings, into out; 0 if the line has no complete name. */
+static int include_name(const char *p, char *out, size_t n)
+{
+    size_t k = 0;
+    p += strspn(p, " \t");
+    if (*p++ != '"') return 0;
+    for (; *p && *p != '"' && k + 1 < n; p++) {
+        char c = *p;
+        if (c == '\\' && p[1]) {
+            c = *++p;
+            if (c == 'x' && isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2])) {
+                char hex[3] = {p[1], p[2], 0};
+                c = (char)strtol(hex, NULL, 16);
+                p += 2;
+            } else {
+                c = c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : c == 'f' ? '\f' : c;
+            }
+        }
+        out[k++] = c;
+    }
+    out[k] = 0;
+    /* A NUL ends the name for libconfig too (its strings are C strings): "\0x" names
+     * the include folder itself. */
+    return *p == '"' || (*p == 0 && k < n);
+}
+
+/* libconfig 1.5 ends the whole process ("input in flex scanner failed", exit 2) when an
+ * @include names a folder, and blocks on a FIFO, so every @include, nested ones too, must
+ * name a regular file before libconfig reads anything. dir: what relative names are
+ * relative to (config_set_include_dir), or NULL for the working folder. */
+static int check_includes(const char *file, const char *dir, int depth, struct ant_err *e)
+{
+    FILE *f = fopen(file, "r");
+    if (!f) return 0;   /* libconfig words a missing or unreadable file itself */
+    char line[2 * ANT_PATH_MAX], name[ANT_PATH_MAX], path[3 * ANT_PATH_MAX];
+    int n = 0, rc = 0;
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+        const char *p = line + strspn(line, " \t");
+        n++;
+        if (strncmp(p, "@include", 8) || !include_name(p + 8, name, sizeof name)) continue;
+        snprintf(path, sizeof path, "%s%s%s", name[0] == '/' || !dir ? "" : dir,
+                 name[0] == '/' || !dir ? "" : "/", name);
+        struct stat sb;
+        if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+            rc = ant_errf(e, "%s:%d: @include \"%s\": %s, not a config file", file, n, name,
+                          S_ISDIR(sb.st_mode) ? "a folder" : "not a regular file");
+        else if (depth < 10)   /* libconfig's own nesting limit */
+            rc = check_includes(path, dir, depth + 1, e);
+    }
+    fclose(f);
+    return rc;
 }
 
 /* ---- the API ---------------------------------------------------------------------- */
@@ -597,16 +690,19 @@ int config_load(struct ant_run_config *rc, const char *file, struct ant_err *e)
     fclose(f);
     if (stat(file, &sb) == 0 && S_ISDIR(sb.st_mode))
         return ant_errf(e, "%s: is a folder, not a config file", file);
+    if (stat(file, &sb) == 0 && !S_ISREG(sb.st_mode))
+        return ant_errf(e, "%s: not a regular file", file);
 
-    config_t cfg;
-    config_init(&cfg);
     /* @include "x.cfg" is relative to this file's folder, like the paths in it */
     char dir[ANT_PATH_MAX];
     const char *slash = strrchr(file, '/');
-    if (slash && (size_t)(slash - file) < sizeof dir) {
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - file), file);
-        config_set_include_dir(&cfg, slash == file ? "/" : dir);
-    }
+    int has_dir = slash && (size_t)(slash - file) < sizeof dir;
+    if (has_dir) snprintf(dir, sizeof dir, "%.*s", (int)(slash - file), file);
+    if (has_dir && slash == file) strcpy(dir, "/");
+    if (check_includes(file, has_dir ? dir : NULL, 0, e) < 0) return -1;
+    config_t cfg;
+    config_init(&cfg);
+    if (has_dir) config_set_include_dir(&cfg, dir);
     return apply_read(rc, &cfg, config_read_file(&cfg, file), file, 1, e);
 }
 
@@ -706,7 +802,8 @@ static int check_key(const struct ant_run_config *rc, int i, struct ant_err *e)
     } else if (k->kind == STR || k->kind == PATH) {
         if (!memchr(p, 0, k->size)) return fail_key(rc, i, e, "not terminated");
         if (k->choices && !is_choice(k->choices, p))
-            return fail_key(rc, i, e, "\"%s\" is not one of: %s", p, k->choices);
+            return fail_key(rc, i, e, "\"%s\" is not one of: %s", shown(p, (char[96]){0}, 96),
+                            k->choices);
         if (k->rule == NONEMPTY && !p[0]) return fail_key(rc, i, e, "must not be empty");
     } else if (k->kind == NAMES || k->kind == PATHS) {
         int n = *(const int *)((const char *)rc + k->count_off);

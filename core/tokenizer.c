@@ -270,7 +270,9 @@ int tokenizer_encode(const struct ant_tokenizer *t, const char *text, int bos, i
         return -1;
     }
     int n = 0;
-    if (bos) tok[n++] = ANT_TOKEN_BOS;
+    /* A vocabulary too small to hold BOS (a one-entry file) gets none: every id handed
+     * out must index t->piece. */
+    if (bos && ANT_TOKEN_BOS < t->vocab_size) tok[n++] = ANT_TOKEN_BOS;
     if (len) {
         int space = lookup(t, " ", 1);
         tok[n++] = space >= 0 ? space : byte_fallback(t, ' ');

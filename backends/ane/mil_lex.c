@@ -80,6 +80,11 @@ int mil_lex(const char *text, size_t len, const char *file, struct toks *o, stru
         } else if (*p == '"') {
             const char *q = p + 1;
             while (q < end && *q != '"' && *q != '\n') q += (*q == '\\' && q + 1 < end) ? 2 : 1;
+            /* a control byte in a string would end up inside one-line messages */
+            for (const char *c = p + 1; c < q && c < end; c++)
+                if ((unsigned char)*c < 32 && *c != '\t')
+                    return ant_errf(e, "%s:%d:%d: control byte 0x%02x in a string", file, line,
+                                    (int)(c - bol) + 1, (unsigned char)*c);
             if (q >= end || *q != '"')
                 return ant_errf(e, "%s:%d:%d: unterminated string", file, t.line, t.col);
             t.kind = TOK_STRING;

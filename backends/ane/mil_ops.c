@@ -161,9 +161,15 @@ static int infer_conv(struct ctx *c, struct mil_type *o, double *fl)
     for (int i = 0; i < 2; i++) {
         if (st[i] < 1 || dl[i] < 1 || pad[2 * i] < 0 || pad[2 * i + 1] < 0)
             return fail(c, "strides and dilations must be >= 1, pad >= 0");
-        int span = dl[i] * (w->dim[2 + i] - 1) + 1, in = x->dim[2 + i] + pad[2 * i] + pad[2 * i + 1];
-        if (in < span) return fail(c, "kernel (extent %d) larger than the padded input (%d)", span, in);
-        o->dim[2 + i] = (in - span) / st[i] + 1;
+        /* int32 factors: the extents need 64 bits */
+        int64_t span = (int64_t)dl[i] * (w->dim[2 + i] - 1) + 1,
+                in = (int64_t)x->dim[2 + i] + pad[2 * i] + pad[2 * i + 1];
+        if (in < span)
+            return fail(c, "kernel (extent %lld) larger than the padded input (%lld)",
+                        (long long)span, (long long)in);
+        int64_t out = (in - span) / st[i] + 1;
+        if (out > MIL_MAX_ELEMS) return fail(c, "conv output axis of %lld elements", (long long)out);
+        o->dim[2 + i] = (int)out;
     }
     o->rank = 4;
     o->dim[0] = x->dim[0];
@@ -198,7 +204,8 @@ static int infer_reshape(struct ctx *c, struct mil_type *o)
     for (int i = 0; i < n; i++) {
         if (sh[i] == -1 && infer < 0) infer = i;
         else if (sh[i] < 1) return fail(c, "reshape: bad dimension %d in shape", sh[i]);
-        else known *= sh[i];
+        else if ((known *= sh[i]) > MIL_MAX_ELEMS)   /* at most 2^28 * 2^31: no overflow */
+            return fail(c, "reshape: shape has more than %lld elements", (long long)MIL_MAX_ELEMS);
     }
     if (infer >= 0) {
         if (known == 0 || total % known) return fail(c, "reshape: cannot infer the -1 dimension");
@@ -238,8 +245,9 @@ static int infer_slice(struct ctx *c, struct mil_type *o)
         return fail(c, "slice_by_size: begin and size need %d values (rank of x)", x->rank);
     *o = *x;
     for (int i = 0; i < x->rank; i++) {
-        if (sz[i] == -1) sz[i] = x->dim[i] - b[i];
-        if (b[i] < 0 || sz[i] < 1 || b[i] > x->dim[i] - sz[i])
+        /* begin checked first: x->dim[i] - b[i] must not overflow */
+        if (b[i] >= 0 && b[i] < x->dim[i] && sz[i] == -1) sz[i] = x->dim[i] - b[i];
+        if (b[i] < 0 || b[i] >= x->dim[i] || sz[i] < 1 || sz[i] > x->dim[i] - b[i])
             return fail(c, "slice_by_size: axis %d begin %d size %d outside dimension %d", i,
                         b[i], sz[i], x->dim[i]);
         o->dim[i] = sz[i];
@@ -255,7 +263,7 @@ static int infer_concat(struct ctx *c, struct mil_type *o)
     int ax = axis_of(c, (int)num(c, 0, 0), t0->rank);
     if (ax < 0) return -1;
     *o = *t0;
-    o->dim[ax] = 0;
+    int64_t along = 0;   /* up to MIL_MAX_IO x 2^28: summed in 64 bits */
     for (int k = 0; k < a->n_tuple; k++) {
         const struct mil_type *t = &c->p->var[a->tuple[k]].type;
         if (t->rank != t0->rank) return fail(c, "concat: value %d has rank %d, value 0 has %d", k, t->rank, t0->rank);
@@ -265,8 +273,11 @@ static int infer_concat(struct ctx *c, struct mil_type *o)
                             t->dim[i], t0->dim[i]);
         if (num(c, 1, 0) != 0 && t->dim[ax] != t0->dim[ax])
             return fail(c, "concat: interleave needs equal sizes along axis %d", ax);
-        o->dim[ax] += t->dim[ax];
+        along += t->dim[ax];
     }
+    if (along > MIL_MAX_ELEMS)
+        return fail(c, "concat: axis %d would have %lld elements", ax, (long long)along);
+    o->dim[ax] = (int)along;
     return 0;
 }
 

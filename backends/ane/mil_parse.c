@@ -10,10 +10,14 @@
 #include <string.h>
 
 #define INLINE_MAX ((int64_t)1 << 22)   /* values written inline in one literal */
+/* A literal holds a BLOBFILE whose path is a literal: 2 deep. Deeper nesting is an error,
+ * not a recursion that runs the stack out (a crafted file nested 10^5 times did). */
+#define LITERAL_DEPTH_MAX 4
 
 struct parser {
     struct toks tk;
     int i;
+    int depth;   /* parse_literal calls under way */
     struct mil_prog *p;
     struct ant_err *e;
 };
@@ -164,7 +168,12 @@ static int parse_scalar(struct parser *P, enum mil_dtype dt, struct mil_const *c
         return mil_errf(P->e, P->p, t->line, t->col, "expected a number");
     memcpy(buf, t->s, (size_t)t->len);
     buf[t->len] = 0;
-    double v = strtod(buf, NULL);
+    char *end;
+    double v = strtod(buf, &end);
+    if (*end)   /* the lexer takes "1.2.3" as one number; strtod only "1.2" of it */
+        return mil_errf(P->e, P->p, t->line, t->col, "%s is not a number", buf);
+    if (!isfinite(v))   /* 1e999: printed back as "inf", which no MIL reader takes */
+        return mil_errf(P->e, P->p, t->line, t->col, "%s is out of range", buf);
     int integral = isfinite(v) && v == floor(v);
     if ((dt == MIL_INT32 && (!integral || v < -2147483648.0 || v > 2147483647.0)) ||
         (dt == MIL_INT8 && (!integral || v < -128 || v > 127)) ||
@@ -204,8 +213,22 @@ static int parse_blobfile(struct parser *P, const struct tok *at, const struct m
     return rc ? -1 : 0;
 }
 
-/* TYPE(value), TYPE([v, ...]) or TYPE(BLOBFILE(...)) (§3.3). */
+static int parse_literal_in(struct parser *P, struct mil_type *ty, struct mil_const **out);
+
 static int parse_literal(struct parser *P, struct mil_type *ty, struct mil_const **out)
+{
+    const struct tok *at = peek(P);
+    if (P->depth >= LITERAL_DEPTH_MAX)
+        return mil_errf(P->e, P->p, at->line, at->col, "literals nested more than %d deep",
+                        LITERAL_DEPTH_MAX);
+    P->depth++;
+    int rc = parse_literal_in(P, ty, out);
+    P->depth--;
+    return rc;
+}
+
+/* TYPE(value), TYPE([v, ...]) or TYPE(BLOBFILE(...)) (§3.3). */
+static int parse_literal_in(struct parser *P, struct mil_type *ty, struct mil_const **out)
 {
     const struct tok *at = peek(P);
     if (parse_type(P, ty) || expect(P, '(', "before the value")) return -1;
@@ -529,7 +552,7 @@ static int parse_program(struct parser *P)
 
 struct mil_prog *mil_parse(const char *text, size_t len, const char *file, struct ant_err *e)
 {
-    struct parser P = {{0}, 0, mil_prog_new(file), e};
+    struct parser P = {{0}, 0, 0, mil_prog_new(file), e};
     if (!P.p) return ant_errf(e, "out of memory"), NULL;
     if (mil_lex(text, len, P.p->file, &P.tk, e) || parse_program(&P)) {
         free(P.tk.t);
