@@ -57,7 +57,7 @@ tests_test_ane_apple_logic_SOURCES = tests/test_ane_apple_logic.c tests/test_ane
 tests_test_ane_apple_logic_LDADD = $(ane_test_ldadd)
 # the tool with the real chip profiles (core/chip.c and the embedded configs/chips.cfg)
 tests_test_ane_tool_SOURCES = tests/test_ane_tool.c tests/test_ane_util.h core/chip.c \
-	core/chipprof.c core/cpufeat.c $(ane_test_core)
+	core/chipprof.c core/cpufeat.c core/fileio.c $(ane_test_core)
 nodist_tests_test_ane_tool_SOURCES = core/chips_cfg.c
 tests_test_ane_tool_LDADD = backends/libanetool.la $(ane_test_ldadd) $(LIBCONFIG_LIBS)
 

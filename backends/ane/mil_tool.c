@@ -16,6 +16,7 @@
 
 #include "chip.h"
 #include "device.h"
+#include "fileio.h"
 #include "util.h"
 
 static const char usage[] =
@@ -73,22 +74,19 @@ static int parse_args(int argc, char **argv, struct args *a, struct ant_err *e)
 
 static char *read_all(const char *path, size_t *len, struct ant_err *e)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return ant_errf(e, "%s: %s", path, strerror(errno)), NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap) break;
-        if (cap >= BLOB_MAX_BYTES) { free(buf); buf = NULL; ant_errf(e, "%s: larger than 2 GiB", path); break; }
-        char *nb = realloc(buf, cap * 2 + 1);
-        if (!nb) { free(buf); buf = NULL; ant_errf(e, "out of memory reading %s", path); break; }
-        buf = nb;
-        cap *= 2;
+    uint64_t size;
+    FILE *f = file_open_read(path, &size, e);
+    if (!f) return NULL;
+    char *buf = NULL;
+    if (size > BLOB_MAX_BYTES) ant_errf(e, "%s: larger than 2 GiB", path);
+    else if (!(buf = malloc(size + 1))) ant_errf(e, "out of memory reading %s", path);
+    else if (fread(buf, 1, size, f) != size) {
+        free(buf);
+        buf = NULL;
+        ant_errf(e, "%s: read error", path);
     }
-    if (buf && ferror(f)) { free(buf); buf = NULL; ant_errf(e, "%s: read error", path); }
     fclose(f);
-    if (buf) buf[n] = 0, *len = n;
+    if (buf) buf[size] = 0, *len = (size_t)size;
     return buf;
 }
 
