@@ -319,7 +319,8 @@ int dispatch_eval_loss(struct ant_dispatch *d, const float *weights, const struc
                         b->seq_len, d->max_batch, d->model.seq_len);
     struct eval_arg a = {weights, b, 0};
     d->weights = weights;
-    if (run(d, "eval loss", op_eval, &a, e) < 0) return -1;
+    int rc = run(d, "eval loss", op_eval, &a, e);   /* -1, or DISPATCH_NONFINITE */
+    if (rc < 0) return rc;
     *loss = a.loss;
     return 0;
 }

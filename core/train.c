@@ -220,7 +220,10 @@ static int step(struct trainer *t, float *loss, struct ant_err *e)
     return rc < 0 ? -1 : 1;
 }
 
-static void progress(struct trainer *t, float loss, double started, long first_step, int quiet)
+/* end: the step this run stops at (train.steps, or sooner with --stop-after), whose line
+ * is always printed. */
+static void progress(struct trainer *t, float loss, double started, long first_step, long end,
+                     int quiet)
 {
     const struct ant_run_config *rc = t->rc;
     long done = t->s.step - first_step, total = rc->train.steps;
@@ -229,7 +232,7 @@ static void progress(struct trainer *t, float loss, double started, long first_s
     char eta[32];
     format_duration(done > 0 ? secs / done * (total - t->s.step) : 0, eta, sizeof eta);
     int tty = isatty(fileno(stderr));
-    int last = t->s.step == total;
+    int last = t->s.step == end;
     if (quiet || (!tty && !last && t->s.step % rc->log_every != 0)) return;
     fprintf(stderr, "%sstep %ld/%ld | loss %.4f | lr %.2e | %.0f tok/s | ETA %s%s",
             tty ? "\r" : "", t->s.step, total, loss, sched_lr(&rc->train, t->s.step - 1),
@@ -277,7 +280,7 @@ static int loop(struct trainer *t, const struct train_flags *f, struct ant_err *
         t->rep.tokens += tokens_per_step;
         t->rep.flops += flops_per_step;
         double t0 = ant_now_ms();
-        progress(t, loss, started, first, f->quiet);
+        progress(t, loss, started, first, end, f->quiet);
         report_phase_add(&t->rep, PH_LOG, ant_now_ms() - t0);
         if (rc->ckpt.every > 0 && t->s.step % rc->ckpt.every == 0 && t->s.step < end &&
             save(t, e) < 0)
@@ -285,8 +288,11 @@ static int loop(struct trainer *t, const struct train_flags *f, struct ant_err *
     }
     if (stop_requested)
         ant_log(ANT_LOG_INFO, NULL, "stopping at step %ld as asked", t->s.step);
+    /* The final validation and checkpoint count in the wall time, as scheduled ones do,
+     * so the report's phases are shares of it. */
+    int rc_save = save(t, e);
     t->rep.wall_ms = ant_now_ms() - started;
-    return save(t, e);
+    return rc_save;
 }
 
 static void on_signal(int sig)

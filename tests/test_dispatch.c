@@ -160,6 +160,27 @@ int main(void)
        strstr(r.err, "diverged") && r.switches == 0 && !strcmp(r.backend, "test-nan"),
        "NaN on the backend and on cpu: diverged, still on test-nan: %s", r.err);
     du_free(&r);
+    /* eval_loss and logits tell divergence apart from "no backend left" the same way
+     * train_step does (dispatch.h: DISPATCH_NONFINITE from every call). */
+    {
+        struct ant_dispatch *d = NULL;
+        struct ant_err e = {""};
+        int32_t tok[DU_B * 8], tgt[DU_B * 8];
+        du_batch(tok, tgt, 0, 0);
+        struct ant_batch b = {DU_B, du_model.seq_len, tok, tgt};
+        float loss = 0, *logits = malloc(du_model.vocab_size * sizeof *logits);
+        du_config(&rc, "cpu", "", 0, NULL);
+        int opened = dispatch_open(&d, &rc, DU_B, &e) == 0 &&
+                     dispatch_weights_changed(d, bad, &e) == 0;
+        int re = opened ? dispatch_eval_loss(d, bad, &b, &loss, &e) : 0;
+        ok(opened && re == DISPATCH_NONFINITE && strstr(e.msg, "diverged"),
+           "eval_loss non-finite on the CPU reference: DISPATCH_NONFINITE (got %d: %s)", re, e.msg);
+        int rl = opened ? dispatch_logits(d, bad, tok, 5, logits, &e) : 0;
+        ok(opened && rl == DISPATCH_NONFINITE && strstr(e.msg, "diverged"),
+           "logits non-finite on the CPU reference: DISPATCH_NONFINITE (got %d: %s)", rl, e.msg);
+        if (d) dispatch_close(d);
+        free(logits);
+    }
     free(bad);
 
     expect_forward_fallback("eval_loss");

@@ -97,4 +97,20 @@ ok $? "fine-tuning from model.bin starts from its weights (first loss $first)"
 cmp -s "$tmp/s1" "$tmp/s2" && [ "$(wc -c < "$tmp/s1")" -ge 40 ]
 ok $? "greedy sampling is deterministic and prints the tokens"
 diag "sample: $(head -c 120 "$tmp/s1")"
+
+# The report's phases are shares of its wall time, the final validation and checkpoint
+# included: they add up to 100% (7 figures rounded to 0.1%), never more.
+small_config "$cfg" 3
+printf 'data = { eval_path = "val.txt"; };\n' >> "$cfg"
+"$ANETRAIN" train --config "$cfg" --ckpt "$tmp/phase.ckpt" --quiet > "$tmp/phase.out" 2>&1
+pct=$(awk '/^  [a-z+ ]+ +[0-9.]+ ms +[0-9.]+%$/ { sub("%", "", $NF); t += $NF; n++ }
+           END { if (n == 7) print t }' "$tmp/phase.out")
+[ -n "$pct" ] && echo "$pct" | awk '{ exit !($1 > 90 && $1 < 100.5) }'
+ok $? "the time by phase adds up to 100% of the wall time (got $pct%)"
+
+# --stop-after: the last step of the run is logged, like the last of train.steps.
+small_config "$cfg" 30
+"$ANETRAIN" train --config "$cfg" --ckpt "$tmp/stop.ckpt" --stop-after 7 > /dev/null 2> "$tmp/stop.err"
+grep -q "^step 7/30 " "$tmp/stop.err"
+ok $? "--stop-after 7 logs step 7 (log_every 10)"
 tap_done
