@@ -36,7 +36,7 @@ static int32_t pick(float *logits, int V, double temperature, struct ant_rng *r)
     double u = rng_uniform(r) * sum, acc = 0;
     for (int i = 0; i < V; i++) {
         acc += exp((logits[i] - maxl) / temperature);
-        if (acc >= u) return i;
+        if (acc > u) return i;   /* '>' so a zero-probability token is never drawn */
     }
     return best;
 }

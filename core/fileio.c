@@ -56,6 +56,20 @@ static int fsync_dir_of(const char *path)
     return rc;
 }
 
+/* Keep the current file as PATH.prev. A hard link, not a rename, so that PATH exists at
+ * every moment: a crash between renaming PATH away and renaming the new file in would
+ * leave nothing to resume from. File systems without hard links get the rename. */
+static int keep_previous(const char *path, struct ant_err *e)
+{
+    char prev[ANT_PATH_MAX + 8];
+    snprintf(prev, sizeof prev, "%s.prev", path);
+    if (unlink(prev) != 0 && errno != ENOENT)
+        return ant_errf(e, "%s: cannot replace the previous copy: %s", prev, strerror(errno));
+    if (link(path, prev) == 0 || rename(path, prev) == 0) return 0;
+    return ant_errf(e, "%s: cannot keep the previous copy as %s: %s", path, prev,
+                    strerror(errno));
+}
+
 int atomic_commit(struct ant_atomic_file *a, int keep_prev, struct ant_err *e)
 {
     FILE *f = a->f;
@@ -71,14 +85,9 @@ int atomic_commit(struct ant_atomic_file *a, int keep_prev, struct ant_err *e)
         unlink(a->tmp);
         return -1;
     }
-    if (keep_prev && access(a->path, F_OK) == 0) {
-        char prev[ANT_PATH_MAX + 8];
-        snprintf(prev, sizeof prev, "%s.prev", a->path);
-        if (rename(a->path, prev) != 0) {
-            ant_errf(e, "%s: cannot keep previous copy as %s: %s", a->path, prev, strerror(errno));
-            unlink(a->tmp);
-            return -1;
-        }
+    if (keep_prev && access(a->path, F_OK) == 0 && keep_previous(a->path, e) < 0) {
+        unlink(a->tmp);
+        return -1;
     }
     if (rename(a->tmp, a->path) != 0) {
         ant_errf(e, "%s: cannot rename into place: %s", a->path, strerror(errno));

@@ -153,25 +153,30 @@ static void teardown(struct trainer *t)
 }
 
 /* Validation loss on the held-out data, logged with the step. */
-static int validate(struct trainer *t, struct ant_err *e)
+/* Validation loss on the held-out data, logged with the step. A failure is only a
+ * warning: it must never keep good weights from being saved. */
+static void validate(struct trainer *t)
 {
-    if (!t->val) return 0;
+    if (!t->val) return;
     double t0 = ant_now_ms(), mean;
+    struct ant_err ve;
     /* the batch buffers are free between steps */
     if (eval_mean_loss(t->disp, t->s.weights, t->val, t->rc->train.batch_size,
-                       t->rc->model.seq_len, VAL_BATCHES, t->tok_buf, &mean, NULL, e) < 0)
-        return -1;
-    t->rep.val_loss = mean;
-    ant_log(ANT_LOG_INFO, NULL, "step %ld: validation loss %.4f on %s", t->s.step, mean,
-            data_name(t->val));
+                       t->rc->model.seq_len, VAL_BATCHES, t->tok_buf, &mean, NULL, &ve) < 0) {
+        ant_log(ANT_LOG_WARN, NULL, "step %ld: no validation loss: %s", t->s.step, ve.msg);
+        t->rep.val_loss = NAN;
+    } else {
+        t->rep.val_loss = mean;
+        ant_log(ANT_LOG_INFO, NULL, "step %ld: validation loss %.4f on %s", t->s.step, mean,
+                data_name(t->val));
+    }
     report_phase_add(&t->rep, PH_VALIDATE, ant_now_ms() - t0);
-    return 0;
 }
 
 /* Validate, then write the checkpoint: on the schedule and at the end. */
 static int save(struct trainer *t, struct ant_err *e)
 {
-    if (validate(t, e) < 0) return -1;
+    validate(t);
     double t0 = ant_now_ms();
     int rc = ckpt_save(t->rc->ckpt.path, &t->s, &t->rc->train, data_name(t->data),
                        data_fingerprint(t->data), e);
@@ -286,8 +291,10 @@ static int loop(struct trainer *t, const struct train_flags *f, struct ant_err *
             save(t, e) < 0)
             return -1;
     }
-    if (stop_requested)
+    if (stop_requested) {
+        if (!f->quiet && isatty(fileno(stderr))) fputc('\n', stderr);   /* end the \r line */
         ant_log(ANT_LOG_INFO, NULL, "stopping at step %ld as asked", t->s.step);
+    }
     /* The final validation and checkpoint count in the wall time, as scheduled ones do,
      * so the report's phases are shares of it. */
     int rc_save = save(t, e);
