@@ -12,105 +12,8 @@
 #include <string.h>
 
 #include "fileio.h"
-
-/* ---- XXH64 ---------------------------------------------------------------------- */
-
-static const uint64_t P1 = 0x9E3779B185EBCA87ULL, P2 = 0xC2B2AE3D27D4EB4FULL,
-                      P3 = 0x165667B19E3779F9ULL, P4 = 0x85EBCA77C2B2AE63ULL,
-                      P5 = 0x27D4EB2F165667C5ULL;
-
-static uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
-
-/* Byte-order-free loads; compilers turn them into one load on little-endian hosts. */
-static uint32_t rd32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t rd64(const unsigned char *p) { return rd32(p) | (uint64_t)rd32(p + 4) << 32; }
-
-static void wr32(unsigned char *p, uint32_t x)
-{
-    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(x >> (8 * i));
-}
-static void wr64(unsigned char *p, uint64_t x)
-{
-    wr32(p, (uint32_t)x);
-    wr32(p + 4, (uint32_t)(x >> 32));
-}
-
-static uint64_t xxh_round(uint64_t acc, uint64_t in) { return rotl64(acc + in * P2, 31) * P1; }
-static uint64_t xxh_merge(uint64_t acc, uint64_t v) { return (acc ^ xxh_round(0, v)) * P1 + P4; }
-
-void ant_xxh64_init(struct ant_xxh64 *h, uint64_t seed)
-{
-    memset(h, 0, sizeof *h);
-    h->seed = seed;
-    h->v[0] = seed + P1 + P2;
-    h->v[1] = seed + P2;
-    h->v[2] = seed;
-    h->v[3] = seed - P1;
-}
-
-/* n_stripes * 32 bytes, each lane taking 8 bytes per stripe. */
-static void xxh_stripes(uint64_t v[4], const unsigned char *p, size_t n_stripes)
-{
-    uint64_t a = v[0], b = v[1], c = v[2], d = v[3];
-    for (size_t i = 0; i < n_stripes; i++, p += 32) {
-        a = xxh_round(a, rd64(p));
-        b = xxh_round(b, rd64(p + 8));
-        c = xxh_round(c, rd64(p + 16));
-        d = xxh_round(d, rd64(p + 24));
-    }
-    v[0] = a, v[1] = b, v[2] = c, v[3] = d;
-}
-
-void ant_xxh64_update(struct ant_xxh64 *h, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    h->total += n;
-    if (h->buf_len) {
-        size_t take = 32 - h->buf_len < n ? 32 - h->buf_len : n;
-        memcpy(h->buf + h->buf_len, p, take);
-        h->buf_len += (unsigned)take;
-        p += take, n -= take;
-        if (h->buf_len < 32) return;
-        xxh_stripes(h->v, h->buf, 1);
-        h->buf_len = 0;
-    }
-    xxh_stripes(h->v, p, n / 32);
-    p += n / 32 * 32, n %= 32;
-    memcpy(h->buf, p, n);
-    h->buf_len = (unsigned)n;
-}
-
-uint64_t ant_xxh64_digest(const struct ant_xxh64 *h)
-{
-    const uint64_t *v = h->v;
-    uint64_t acc = h->seed + P5;
-    if (h->total >= 32) {
-        acc = rotl64(v[0], 1) + rotl64(v[1], 7) + rotl64(v[2], 12) + rotl64(v[3], 18);
-        for (int i = 0; i < 4; i++) acc = xxh_merge(acc, v[i]);
-    }
-    acc += h->total;
-    const unsigned char *p = h->buf;
-    size_t n = h->buf_len;
-    for (; n >= 8; p += 8, n -= 8) acc = rotl64(acc ^ xxh_round(0, rd64(p)), 27) * P1 + P4;
-    if (n >= 4) acc = rotl64(acc ^ (uint64_t)rd32(p) * P1, 23) * P2 + P3, p += 4, n -= 4;
-    for (; n; p++, n--) acc = rotl64(acc ^ *p * P5, 11) * P1;
-    acc ^= acc >> 33;
-    acc *= P2;
-    acc ^= acc >> 29;
-    acc *= P3;
-    return acc ^ (acc >> 32);
-}
-
-uint64_t ant_xxh64(const void *data, size_t n, uint64_t seed)
-{
-    struct ant_xxh64 h;
-    ant_xxh64_init(&h, seed);
-    ant_xxh64_update(&h, data, n);
-    return ant_xxh64_digest(&h);
-}
+#include "le.h"
+#include "xxh64.h"
 
 /* ---- the meta section ----------------------------------------------------------- */
 
@@ -195,13 +98,13 @@ static size_t meta_encode(const struct ant_ckpt_info *info, unsigned char *out)
         uint32_t u32;
         uint64_t u64;
         switch (f->type) {
-        case F_INT: wr64(p, (uint64_t)get_int(src, f->size)), p += 8; break;
-        case F_U64: memcpy(&u64, src, 8), wr64(p, u64), p += 8; break;
-        case F_F32: memcpy(&u32, src, 4), wr32(p, u32), p += 4; break;
-        case F_F64: memcpy(&u64, src, 8), wr64(p, u64), p += 8; break;
+        case F_INT: le_wr64(p, (uint64_t)get_int(src, f->size)), p += 8; break;
+        case F_U64: memcpy(&u64, src, 8), le_wr64(p, u64), p += 8; break;
+        case F_F32: memcpy(&u32, src, 4), le_wr32(p, u32), p += 4; break;
+        case F_F64: memcpy(&u64, src, 8), le_wr64(p, u64), p += 8; break;
         case F_STR:
             u32 = (uint32_t)strnlen((const char *)src, f->size - 1);
-            wr32(p, u32), memcpy(p + 4, src, u32), p += 4 + u32;
+            le_wr32(p, u32), memcpy(p + 4, src, u32), p += 4 + u32;
             break;
         }
     }
@@ -223,7 +126,7 @@ static int meta_decode(const char *path, const unsigned char *p, size_t n,
         if ((size_t)(end - p) < type_bytes(f->type))
             return ant_errf(e, "%s: section meta: ends before field %s", path, f->name);
         if (f->type == F_INT) {
-            int64_t x = (int64_t)rd64(p);
+            int64_t x = (int64_t)le_rd64(p);
             if (f->size == 4 && (x < INT32_MIN || x > INT32_MAX))
                 return ant_errf(e, "%s: section meta: %s %" PRId64 " is out of range", path,
                                 f->name, x);
@@ -231,7 +134,7 @@ static int meta_decode(const char *path, const unsigned char *p, size_t n,
             memcpy(dst, f->size == 4 ? (void *)&x32 : (void *)&x, f->size);
             p += 8;
         } else if (f->type == F_STR) {
-            uint32_t len = rd32(p);
+            uint32_t len = le_rd32(p);
             p += 4;
             if (len >= f->size || len > (size_t)(end - p))
                 return ant_errf(e, "%s: section meta: %s has an invalid length %" PRIu32, path,
@@ -239,7 +142,7 @@ static int meta_decode(const char *path, const unsigned char *p, size_t n,
             memcpy(dst, p, len);
             p += len;
         } else {
-            uint64_t x = f->type == F_F32 ? rd32(p) : rd64(p);
+            uint64_t x = f->type == F_F32 ? le_rd32(p) : le_rd64(p);
             uint32_t x32 = (uint32_t)x;
             memcpy(dst, f->type == F_F32 ? (void *)&x32 : (void *)&x, f->size);
             p += type_bytes(f->type);
@@ -309,17 +212,17 @@ static void swap32(void *p, size_t n_words)
 static void header_encode(unsigned char *h, const struct section sec[CKPT_N_SECTIONS])
 {
     memcpy(h, magic, 8);
-    wr32(h + 8, CKPT_VERSION);
-    wr32(h + 12, CKPT_N_SECTIONS);
+    le_wr32(h + 8, CKPT_VERSION);
+    le_wr32(h + 12, CKPT_N_SECTIONS);
     for (int i = 0; i < CKPT_N_SECTIONS; i++) {
         unsigned char *t = h + 16 + 32 * i;
-        wr32(t, sec_kind[i].tag);
-        wr32(t + 4, 0);
-        wr64(t + 8, sec[i].off);
-        wr64(t + 16, sec[i].size);
-        wr64(t + 24, sec[i].hash);
+        le_wr32(t, sec_kind[i].tag);
+        le_wr32(t + 4, 0);
+        le_wr64(t + 8, sec[i].off);
+        le_wr64(t + 16, sec[i].size);
+        le_wr64(t + 24, sec[i].hash);
     }
-    wr64(h + CKPT_HEADER_BYTES - 8, ant_xxh64(h, CKPT_HEADER_BYTES - 8, 0));
+    le_wr64(h + CKPT_HEADER_BYTES - 8, ant_xxh64(h, CKPT_HEADER_BYTES - 8, 0));
 }
 
 /* ---- saving ----------------------------------------------------------------------- */
@@ -414,7 +317,7 @@ static int check_section(const struct reader *r, int i, const unsigned char *t, 
 {
     const struct section *s = &r->sec[i];
     const char *name = sec_kind[i].name;
-    if (rd32(t) != sec_kind[i].tag || rd32(t + 4) != 0)
+    if (le_rd32(t) != sec_kind[i].tag || le_rd32(t + 4) != 0)
         return ant_errf(e, "%s: header: section %d is not the %s section", r->path, i + 1, name);
     if (s->off != start)
         return ant_errf(e, "%s: header: section %s starts at byte %" PRIu64 ", expected %" PRIu64,
@@ -437,23 +340,23 @@ static int read_header(struct reader *r, struct ant_err *e)
     size_t got = fread(h, 1, sizeof h, r->f);
     if (memcmp(h, magic, got < 8 ? got : 8) != 0)
         return ant_errf(e, "%s: not an anetrain checkpoint (bad magic)", r->path);
-    uint32_t version = got >= 12 ? rd32(h + 8) : CKPT_VERSION;
+    uint32_t version = got >= 12 ? le_rd32(h + 8) : CKPT_VERSION;
     if (version > CKPT_VERSION)
         return ant_errf(e, "%s: checkpoint format version %" PRIu32 " is newer than this "
                            "anetrain reads (%d); use a newer anetrain", r->path, version, CKPT_VERSION);
     if (version == 0) return ant_errf(e, "%s: header: invalid format version 0", r->path);
-    if (got >= 16 && rd32(h + 12) != CKPT_N_SECTIONS)
+    if (got >= 16 && le_rd32(h + 12) != CKPT_N_SECTIONS)
         return ant_errf(e, "%s: header: %" PRIu32 " sections, format version %d has %d", r->path,
-                        rd32(h + 12), CKPT_VERSION, CKPT_N_SECTIONS);
+                        le_rd32(h + 12), CKPT_VERSION, CKPT_N_SECTIONS);
     if (got < sizeof h)
         return ant_errf(e, "%s: truncated inside the header (%zu of %d bytes)", r->path, got,
                         CKPT_HEADER_BYTES);
-    if (rd64(h + sizeof h - 8) != ant_xxh64(h, sizeof h - 8, 0))
+    if (le_rd64(h + sizeof h - 8) != ant_xxh64(h, sizeof h - 8, 0))
         return ant_errf(e, "%s: header: checksum mismatch (the file is corrupted)", r->path);
     uint64_t end = sizeof h;
     for (int i = 0; i < CKPT_N_SECTIONS; i++) {
         const unsigned char *t = h + 16 + 32 * i;
-        r->sec[i] = (struct section){rd64(t + 8), rd64(t + 16), rd64(t + 24)};
+        r->sec[i] = (struct section){le_rd64(t + 8), le_rd64(t + 16), le_rd64(t + 24)};
         if (check_section(r, i, t, end, e) < 0) return -1;
         end = r->sec[i].off + r->sec[i].size;
     }

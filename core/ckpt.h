@@ -54,19 +54,4 @@ int ckpt_load(const char *path, struct ant_train_state *s, struct ant_ckpt_info 
 int ckpt_check_model(const char *path, const struct ant_model_config *ckpt,
                      const struct ant_model_config *run, struct ant_err *e);
 
-/* XXH64 (xxHash by Yann Collet), the checksum of the format: 8 bytes per step in four
- * independent lanes, ~10 GB/s on one core. Streaming form gives the same value as the
- * one-shot form whatever the split. */
-struct ant_xxh64 {
-    uint64_t v[4];
-    uint64_t total;
-    unsigned char buf[32];
-    unsigned buf_len;
-    uint64_t seed;
-};
-void ant_xxh64_init(struct ant_xxh64 *h, uint64_t seed);
-void ant_xxh64_update(struct ant_xxh64 *h, const void *data, size_t n);
-uint64_t ant_xxh64_digest(const struct ant_xxh64 *h);
-uint64_t ant_xxh64(const void *data, size_t n, uint64_t seed);
-
 #endif

@@ -27,6 +27,6 @@ TESTS += tests/fuzz_inputs
 tests_fuzz_inputs_SOURCES = tests/fuzz_inputs.c tests/test_util.h \
 	%reldir%/data.c %reldir%/corpus.c %reldir%/tokenizer.c %reldir%/llama2c.c \
 	%reldir%/ckpt.c %reldir%/state.c %reldir%/config.c %reldir%/chip.c %reldir%/chipprof.c \
-	%reldir%/cpufeat.c %reldir%/fileio.c %reldir%/rng.c %reldir%/util.c
+	%reldir%/cpufeat.c %reldir%/fileio.c %reldir%/rng.c %reldir%/util.c %reldir%/xxh64.c
 nodist_tests_fuzz_inputs_SOURCES = %reldir%/presets.c %reldir%/chips_cfg.c
 tests_fuzz_inputs_LDADD = backends/libane.la $(OPENBLAS_LIBS) $(LIBCONFIG_LIBS) -lm

@@ -27,6 +27,7 @@
 #include "../backends/ane/mil.h"
 #include "../core/chip.h"
 #include "../core/ckpt.h"
+#include "../core/xxh64.h"
 #include "../core/config.h"
 #include "../core/data.h"
 #include "../core/llama2c.h"

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ckpt.h"
+#include "xxh64.h"
 #include "rng.h"
 #include "state.h"
 #include "tap.h"

@@ -1,7 +1,7 @@
 # fragment: see HACKING.md
 # What every ANE backend shares: MIL builder, weight blobs, the device interface and
 # its implementations (the emulator everywhere, the Apple device on macOS). Users of
-# libane.la also link core/util.c (errors, FNV hash, clock) and OpenBLAS.
+# libane.la also link core/util.c (errors, clock) and core/xxh64.c (cache keys) and OpenBLAS.
 noinst_LTLIBRARIES += backends/libane.la
 backends_libane_la_SOURCES = \
 	%reldir%/fp16.c %reldir%/fp16.h %reldir%/fp16_x86.c \
@@ -29,9 +29,9 @@ backends_libanetool_la_SOURCES = %reldir%/mil_tool.c %reldir%/mil_tool.h
 
 anetrain_LDADD += backends/libanetool.la backends/libane.la
 
-# Tests: the ANE toolkit on its own (core/util.c and core/rng.c for errors and data).
+# Tests: the ANE toolkit on its own (core/util.c, core/xxh64.c and core/rng.c).
 ane_test_ldadd = backends/libane.la $(OPENBLAS_LIBS) -lm
-ane_test_core = core/util.c core/rng.c
+ane_test_core = core/util.c core/xxh64.c core/rng.c
 ane_tests = tests/test_ane_fp16 tests/test_ane_fp16_simd tests/test_ane_blob tests/test_ane_mil tests/test_ane_parse \
 	tests/test_ane_ops tests/test_ane_layers tests/test_ane_device tests/test_ane_apple_logic \
 	tests/test_ane_tool

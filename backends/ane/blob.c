@@ -6,16 +6,7 @@
 #include <string.h>
 
 #include "fp16.h"
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
+#include "le.h"
 
 void weights_init(struct ane_weights *w) { memset(w, 0, sizeof *w); }
 
@@ -118,10 +109,10 @@ static uint8_t *new_chunk(struct ane_blob *b, size_t bytes, uint64_t *offset,
     if (reserve(b, b->size + BLOB_CHUNK_HEADER + bytes, e)) return NULL;
     uint8_t *h = b->data + b->size;
     memset(h, 0, BLOB_CHUNK_HEADER);
-    put_u32(h, 0xDEADBEEFu);     /* bytes EF BE AD DE */
+    le_wr32(h, 0xDEADBEEFu);     /* bytes EF BE AD DE */
     h[4] = 0x01;
-    put_u32(h + 8, (uint32_t)bytes);
-    put_u32(h + 16, (uint32_t)(b->size + BLOB_CHUNK_HEADER));   /* absolute data offset */
+    le_wr32(h + 8, (uint32_t)bytes);
+    le_wr32(h + 16, (uint32_t)(b->size + BLOB_CHUNK_HEADER));   /* absolute data offset */
     *offset = b->size;
     b->size += BLOB_CHUNK_HEADER + bytes;
     b->n_chunks++;
@@ -159,7 +150,7 @@ int blob_chunk(const struct ane_blob *b, uint64_t offset, size_t bytes,
     if (offset < BLOB_FILE_HEADER || offset > b->size || b->size - offset < BLOB_CHUNK_HEADER)
         return ant_errf(e, "offset %llu is past the chunk headers of blob '%s' (%zu bytes)",
                         (unsigned long long)offset, b->key, b->size);
-    if (get_u32(b->data + offset) != 0xDEADBEEFu)
+    if (le_rd32(b->data + offset) != 0xDEADBEEFu)
         return ant_errf(e, "offset %llu of blob '%s' is not a chunk header (no DEADBEEF magic; "
                         "offset= names the 64-byte chunk header, §4)",
                         (unsigned long long)offset, b->key);

@@ -9,6 +9,7 @@
 
 #include "device_impl.h"
 #include "fp16.h"
+#include "xxh64.h"
 
 static int g_compiles;   /* per process, like the device's leak (§1.9) */
 
@@ -16,12 +17,16 @@ int ane_compiles_in_process(void) { return g_compiles; }
 
 uint64_t ane_program_key(const char *mil, size_t len, const struct ane_weights *w)
 {
-    uint64_t h = ant_fnv1a(mil, len, ANT_FNV_INIT);
+    /* The weights can be hundreds of MB and the static pipeline recompiles every step:
+     * a bulk hash, not a byte-at-a-time one. */
+    struct ant_xxh64 h;
+    ant_xxh64_init(&h, 0);
+    ant_xxh64_update(&h, mil, len);
     for (int i = 0; w && i < w->n; i++) {
-        h = ant_fnv1a(w->blob[i]->key, strlen(w->blob[i]->key) + 1, h);
-        h = ant_fnv1a(w->blob[i]->data, w->blob[i]->size, h);
+        ant_xxh64_update(&h, w->blob[i]->key, strlen(w->blob[i]->key) + 1);
+        ant_xxh64_update(&h, w->blob[i]->data, w->blob[i]->size);
     }
-    return h;
+    return ant_xxh64_digest(&h);
 }
 
 struct ane_device *ane_open(const char *impl, const struct ant_chip *chip, struct ant_err *e)

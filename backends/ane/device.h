@@ -84,7 +84,7 @@ void ane_device_stats(const struct ane_device *d, struct ane_device_stats *out);
 
 /* Compiles done by this process on any device (the budget is per process, §1.9). */
 int ane_compiles_in_process(void);
-/* The compile-cache key: FNV-1a over the MIL text and every blob's key and bytes. */
+/* The compile-cache key: XXH64 over the MIL text and every blob's key and bytes. */
 uint64_t ane_program_key(const char *mil, size_t len, const struct ane_weights *w);
 
 #endif
