@@ -81,7 +81,7 @@ static void bench_model(const char *name, const struct ant_model_config *c, int 
     }
     qsort(fwd, steps, sizeof *fwd, cmp_double);
     qsort(tot, steps, sizeof *tot, cmp_double);
-    double ms = tot[steps / 2], flops = cpu_model_flops(c, batch, c->seq_len, 1);
+    double ms = tot[steps / 2], flops = ant_model_flops(c, batch, c->seq_len, 1);
     double gflops = flops / (ms * 1e6);
     printf("%-12s B=%d T=%d: %8.1f ms/step (fwd %.1f, bwd %.1f; median of %d), %7.0f tok/s, "
            "%.1f GFLOP/step, %6.1f GFLOP/s = %4.1f%% of peak  (loss %.3f)\n",

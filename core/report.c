@@ -2,25 +2,6 @@
 
 #include <math.h>
 
-double flops_per_batch(const struct ant_model_config *c, int B, int T)
-{
-    double D = c->dim, H = c->hidden_dim, V = c->vocab_size, KV = ant_kv_dim(c);
-    double tokens = (double)B * T;
-    /* per token per layer: q, k, v, o projections and w1, w2, w3 */
-    double proj = 2.0 * (D * D + 2.0 * D * KV + D * D + 3.0 * D * H);
-    /* QK^T and PV: a query at position t sees t+1 keys; summed over t: T(T+1)/2 */
-    double attn = 2.0 * 2.0 * D * ((double)T * (T + 1) / 2.0) * B;
-    double forward = c->n_layers * (proj * tokens + attn) + 2.0 * D * V * tokens;
-    return 3.0 * forward;
-}
-
-size_t model_param_count(const struct ant_model_config *c)
-{
-    struct ant_layout lay;
-    ant_layout_init(&lay, c);
-    return lay.total;
-}
-
 void report_phase_add(struct ant_report *r, enum ant_phase p, double ms) { r->phase_ms[p] += ms; }
 
 void format_duration(double s, char *buf, size_t n)

@@ -19,14 +19,6 @@ struct ant_report {
     long skipped;               /* steps whose update was refused (non-finite) */
 };
 
-/* Matmul FLOPs of one forward+backward pass over B sequences of T tokens: every
- * projection, the classifier and causal attention (QK^T and PV over the visible
- * prefix); backward counted as twice the forward. */
-double flops_per_batch(const struct ant_model_config *c, int B, int T);
-
-/* Parameters of the model (the whole buffer). */
-size_t model_param_count(const struct ant_model_config *c);
-
 void report_phase_add(struct ant_report *r, enum ant_phase p, double ms);
 void report_print(const struct ant_report *r, FILE *out);
 

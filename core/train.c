@@ -264,7 +264,7 @@ static int loop(struct trainer *t, const struct train_flags *f, struct ant_err *
     if (f->stop_after > 0 && first + f->stop_after < end) end = first + f->stop_after;
     double tokens_per_step = (double)rc->train.grad_accum * rc->train.batch_size * rc->model.seq_len;
     double flops_per_step = rc->train.grad_accum *
-        flops_per_batch(&rc->model, rc->train.batch_size, rc->model.seq_len);
+        ant_model_flops(&rc->model, rc->train.batch_size, rc->model.seq_len, 1);
     double started = ant_now_ms();
     int bad = 0;
 

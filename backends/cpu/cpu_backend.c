@@ -85,7 +85,7 @@ static int cpu_train_step(void *ctx, const float *weights, const struct ant_batc
     if (cpu_model_backward(x->model, weights, grads, grad_scale)) return failed(x);
     x->stats.forward_ms += t1 - t0;
     x->stats.backward_ms += now_ms() - t1;
-    x->stats.flops += cpu_model_flops(&x->c, b, t, 1);
+    x->stats.flops += ant_model_flops(&x->c, b, t, 1);
     x->stats.evals++;
     return 0;
 }
@@ -99,7 +99,7 @@ static int cpu_eval_loss(void *ctx, const float *weights, const struct ant_batch
     if (cpu_model_forward(x->model, weights, batch->tokens, batch->targets, b, t, loss))
         return failed(x);
     x->stats.forward_ms += now_ms() - t0;
-    x->stats.flops += cpu_model_flops(&x->c, b, t, 0);
+    x->stats.flops += ant_model_flops(&x->c, b, t, 0);
     x->stats.evals++;
     return 0;
 }
@@ -113,7 +113,7 @@ static int cpu_logits(void *ctx, const float *weights, const int32_t *tokens, in
     x->stats.forward_ms += now_ms() - t0;
     /* the layers run over all n tokens, the classifier over the last one only */
     double cls = 2.0 * x->c.dim * x->c.vocab_size;
-    x->stats.flops += cpu_model_flops(&x->c, 1, n_tokens, 0) - (n_tokens - 1) * cls;
+    x->stats.flops += ant_model_flops(&x->c, 1, n_tokens, 0) - (n_tokens - 1) * cls;
     x->stats.evals++;
     return 0;
 }

@@ -356,17 +356,3 @@ int cpu_model_logits(struct cpu_model *m, const float *w, const int32_t *tokens,
     matmul_forward(logits, a->xn_final, classifier(m, w), 1, D, c->vocab_size);
     return 0;
 }
-
-double cpu_model_flops(const struct ant_model_config *c, int b, int t, int with_backward)
-{
-    double N = (double)b * t, D = c->dim, H = c->hidden_dim, KV = ant_kv_dim(c);
-    double hd = ant_head_dim(c), V = c->vocab_size;
-    /* per layer: q, k, v, o projections, w1, w3, w2; attention Q·K^T and P·V per head */
-    double proj = 2 * N * (D * D + 2 * KV * D + D * D + 3 * D * H);
-    double attn = (double)b * c->n_heads * 2 * (2 * (double)t * t * hd);
-    double cls = 2 * N * D * V;
-    double fwd = c->n_layers * (proj + attn) + cls;
-    /* backward: dx and dW for every projection (2x), four T x T x hd products per head */
-    double bwd = c->n_layers * (2 * proj + 2 * attn) + 2 * cls;
-    return with_backward ? fwd + bwd : fwd;
-}

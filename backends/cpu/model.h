@@ -32,8 +32,4 @@ int cpu_model_logits(struct cpu_model *m, const float *weights, const int32_t *t
 /* Why the last call failed. */
 const char *cpu_model_error(const struct cpu_model *m);
 
-/* Floating-point operations of the matmuls (projections, attention, classifier) of one
- * forward (with_backward 0) or forward + backward (1) over B x T tokens. */
-double cpu_model_flops(const struct ant_model_config *c, int b, int t, int with_backward);
-
 #endif

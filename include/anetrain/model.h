@@ -79,6 +79,22 @@ static inline float *ant_tensor(float *base, const struct ant_layout *lay, int t
     return base + lay->offset[t] + (lay->layered[t] ? (size_t)l * lay->per_layer[t] : 0);
 }
 
+/* Matmul FLOPs of one pass over b sequences of t tokens, as a dense implementation does
+ * them: every projection, the classifier, and per head the full t x t blocks of Q.K^T
+ * and P.V. Backward counts dx and dW of each (twice the forward). For efficiency
+ * figures, so every backend and report counts the same way. */
+static inline double ant_model_flops(const struct ant_model_config *c, int b, int t,
+                                     int with_backward)
+{
+    double N = (double)b * t, D = c->dim, H = c->hidden_dim, KV = ant_kv_dim(c);
+    double hd = ant_head_dim(c), V = c->vocab_size;
+    double proj = 2 * N * (D * D + 2 * KV * D + D * D + 3 * D * H);
+    double attn = (double)b * c->n_heads * 2 * (2 * (double)t * t * hd);
+    double cls = 2 * N * D * V;
+    double fwd = c->n_layers * (proj + attn) + cls;
+    return with_backward ? 3 * fwd : fwd;
+}
+
 /* Norm weights get no weight decay (PyTorch/llama2.c convention). */
 static inline int ant_tensor_is_norm(int t)
 {
