@@ -8,7 +8,6 @@
 
 #include "util.h"
 
-#define ANT_PATH_MAX 1024
 #define ANT_NAME_MAX 64
 #define ANT_LIST_MAX 16
 

@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "config.h"
 #include "util.h"
 
 /* Open a regular file for reading and give its size. The one way the core opens its

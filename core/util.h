@@ -5,6 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The longest path the trainer stores (config keys, checkpoints, atomic writes). */
+#define ANT_PATH_MAX 1024
+
 /* Errors are returned, not exited. A failing function fills an ant_err with one line
  * that names the file, line or field at fault and returns -1; the caller adds context
  * or prints it. */
