@@ -9,9 +9,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "../backends/cpu/model.h"
-#include "cpufeat.h"
-#include "rng.h"
+#include "cpu/model.h"
+#include "dispatch/cpufeat.h"
+#include "base/rng.h"
 
 static double now_ms(void)
 {

@@ -21,11 +21,11 @@
 
 #include <cblas.h>
 
-#include "../backends/ane/device.h"
-#include "../backends/ane/fp16.h"
-#include "../backends/ane/mil_build.h"
-#include "../backends/cpu/ops.h"
-#include "rng.h"
+#include "ane/device/device.h"
+#include "ane/base/fp16.h"
+#include "ane/mil/mil_build.h"
+#include "cpu/ops.h"
+#include "base/rng.h"
 
 static int D = 288, H = 768, T = 256, ITERS = 21;
 enum { WARMUP = 3 };

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dispatch.h"
-#include "rng.h"
+#include "dispatch/dispatch.h"
+#include "base/rng.h"
 
 #define DU_B 2       /* sequences per micro-batch */
 #define DU_MICRO 2   /* micro-batches per step */

@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../backends/ane/device_apple_logic.h"
+#include "ane/device/device_apple_logic.h"
 #include "tap.h"
 #include "test_ane_util.h"
 

@@ -2,8 +2,8 @@
  * offsets, and the reader's refusals. */
 #include <string.h>
 
-#include "../backends/ane/blob.h"
-#include "../backends/ane/fp16.h"
+#include "ane/base/blob.h"
+#include "ane/base/fp16.h"
 #include "tap.h"
 
 static uint32_t u32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }

@@ -4,8 +4,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../backends/ane/fp16.h"
-#include "rng.h"
+#include "ane/base/fp16.h"
+#include "base/rng.h"
 #include "tap.h"
 
 /* Independent reference: RNE on the fp16 grid in double, then the ANE's flush/overflow. */

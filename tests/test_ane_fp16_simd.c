@@ -1,4 +1,4 @@
-/* The vector fp16 implementations (backends/ane/fp16_x86.c) give the bits of the
+/* The vector fp16 implementations (ane/base/fp16_x86.c) give the bits of the
  * portable C, which in turn gives the bits of the scalar fp16_round / fp16_from_float /
  * fp16_to_float that test_ane_fp16 checks against a double-precision reference.
  * Inputs: all 65536 halves; every float's top 16 bits with tie, near-tie and random

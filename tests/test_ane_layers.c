@@ -5,7 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "../backends/cpu/ops.h"
+#include "cpu/ops.h"
 #include "tap.h"
 #include "test_ane_util.h"
 

@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../backends/ane/mil_tool.h"
+#include "ane/tool/mil_tool.h"
 #include "tap.h"
 #include "test_ane_util.h"
 

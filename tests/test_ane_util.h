@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../backends/ane/device.h"
-#include "../backends/ane/fp16.h"
-#include "../backends/ane/mil_build.h"
-#include "rng.h"
+#include "ane/device/device.h"
+#include "ane/base/fp16.h"
+#include "ane/mil/mil_build.h"
+#include "base/rng.h"
 
 /* M1/M2: program 1.0/ios16 verbose scalars, fp16 surfaces, no cast (§7.1). */
 static inline struct ant_chip test_chip_m1(void)

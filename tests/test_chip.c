@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "chip.h"
+#include "dispatch/chip.h"
 #include "tap.h"
 #include "test_util.h"
 

@@ -11,10 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ckpt.h"
-#include "xxh64.h"
-#include "rng.h"
-#include "state.h"
+#include "formats/ckpt.h"
+#include "base/xxh64.h"
+#include "base/rng.h"
+#include "base/state.h"
 #include "tap.h"
 #include "test_util.h"
 

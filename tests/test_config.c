@@ -1,9 +1,9 @@
-/* Config files, presets and validation (core/config.c).
+/* Config files, presets and validation (core/config/config.c).
  *
  * References: the config files in configs/ read back as text, llama2.c's model shapes
  * and parameter counts written out by hand, and for every error the file, line and key
  * that the test itself wrote. Files live in a mkdtemp folder that is removed at the end. */
-#include "../core/config.h"
+#include "config/config.h"
 #include "tap.h"
 #include "test_util.h"
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rng.h"
+#include "base/rng.h"
 #include "tap.h"
 
 int ant_cpu_LTX_ant_backend_entry(const struct ant_host *host, const struct ant_backend **out);

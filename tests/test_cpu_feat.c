@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpufeat.h"
+#include "dispatch/cpufeat.h"
 #include "tap.h"
 
 static const char *known[] = {

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../backends/cpu/model.h"
-#include "../backends/cpu/ops.h"
-#include "rng.h"
+#include "cpu/model.h"
+#include "cpu/ops.h"
+#include "base/rng.h"
 #include "tap.h"
 
 /* Max error relative to the largest gradient of a tensor. fp32 gets within ~3e-6; a wrong

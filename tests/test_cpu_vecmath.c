@@ -4,8 +4,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "../backends/cpu/vecmath.h"
-#include "rng.h"
+#include "cpu/vecmath.h"
+#include "base/rng.h"
 #include "tap.h"
 
 static double ulps(float got, double want)

@@ -7,12 +7,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "corpus.h"
-#include "data.h"
-#include "rng.h"
+#include "data/corpus.h"
+#include "data/data.h"
+#include "base/rng.h"
 #include "tap.h"
 #include "test_util.h"
-#include "util.h"
+#include "base/util.h"
 
 /* ids as little-endian uint16, byte by byte, whatever the host */
 static void write_tokens(const char *path, const int *ids, int n)

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "llama2c.h"
-#include "rng.h"
+#include "formats/llama2c.h"
+#include "base/rng.h"
 #include "tap.h"
 #include "test_util.h"
-#include "util.h"
+#include "base/util.h"
 
 /* Sizes in floats of the file's blocks, in file order, from the §9.2 list (not from
  * ant_layout): emb, 9 per-layer tensors, rms_final, freq real, freq imag, wcls. */

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "optim.h"
-#include "rng.h"
-#include "state.h"
+#include "train/optim.h"
+#include "base/rng.h"
+#include "base/state.h"
 #include "tap.h"
 
 static const struct ant_model_config tiny = {

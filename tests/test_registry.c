@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "chip.h"
-#include "registry.h"
+#include "dispatch/chip.h"
+#include "dispatch/registry.h"
 #include "tap.h"
 #include "test_util.h"
 

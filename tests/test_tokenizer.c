@@ -8,7 +8,7 @@
 
 #include "tap.h"
 #include "test_util.h"
-#include "tokenizer.h"
+#include "data/tokenizer.h"
 
 /* The test vocabulary: llama2.c's specials, the 256 byte tokens at 3..258 as in the Llama
  * 2 vocab, then pieces and merges. Scores decide merge order. */

@@ -2,3 +2,17 @@
 EXTRA_DIST += %reldir%/tap.h %reldir%/tap.sh
 TESTS += %reldir%/test_train.sh %reldir%/test_errors.sh
 EXTRA_DIST += %reldir%/test_train.sh %reldir%/test_errors.sh
+
+# Mutation fuzzing of every reader of user input (data, model.bin, tokenizer.bin,
+# checkpoints, configs, chip profiles, MIL programs and blobs): a fixed seed and budget
+# here; `tests/fuzz_inputs --seconds N --seed S` runs a longer campaign by hand. It
+# spans the areas, so it lives here and lists the modules of each.
+check_PROGRAMS += %reldir%/fuzz_inputs
+TESTS += %reldir%/fuzz_inputs
+tests_fuzz_inputs_SOURCES = %reldir%/fuzz_inputs.c %reldir%/test_util.h \
+	core/data/data.c core/data/corpus.c core/data/tokenizer.c core/formats/llama2c.c \
+	core/formats/ckpt.c core/base/state.c core/config/config.c core/dispatch/chip.c \
+	core/dispatch/chipprof.c core/dispatch/cpufeat.c core/base/fileio.c core/base/rng.c \
+	core/base/util.c core/base/xxh64.c
+nodist_tests_fuzz_inputs_SOURCES = core/config/presets.c core/dispatch/chips_cfg.c
+tests_fuzz_inputs_LDADD = backends/libane.la $(OPENBLAS_LIBS) $(LIBCONFIG_LIBS) -lm

@@ -1,21 +1,28 @@
-# fragment: see HACKING.md
-# What every ANE backend shares: MIL builder, weight blobs, the device interface and
-# its implementations (the emulator everywhere, the Apple device on macOS). Users of
-# libane.la also link core/util.c (errors, clock) and core/xxh64.c (cache keys) and OpenBLAS.
+# backends/ane: what every ANE backend shares, in libane.la, one subfolder per layer:
+# base/ (fp16 conversion, weight blobs; may include core/base), mil/ (MIL program
+# builder, lexer, parser, checker, printer; + ane/base), emu/ (the emulator that runs
+# MIL on the CPU; + ane/mil), device/ (the device interface and its implementations:
+# the emulator everywhere, the Apple device on macOS; + ane/emu); and tool/
+# (`anetrain mil`, in libanetool.la; + ane/device and core/dispatch for the chip
+# profiles). Each layer may include the ones before it and core/base. Users of
+# libane.la also link core/base/util.c (errors, clock), core/base/xxh64.c (cache keys)
+# and OpenBLAS.
 noinst_LTLIBRARIES += backends/libane.la
 backends_libane_la_SOURCES = \
-	%reldir%/fp16.c %reldir%/fp16.h %reldir%/fp16_x86.c \
-	%reldir%/blob.c %reldir%/blob.h \
-	%reldir%/mil.h %reldir%/mil_prog.c %reldir%/mil_ops.c %reldir%/mil_check.c \
-	%reldir%/mil_lex.c %reldir%/mil_lex.h %reldir%/mil_parse.c %reldir%/mil_print.c \
-	%reldir%/mil_build.c %reldir%/mil_build.h \
-	%reldir%/emu.h %reldir%/emu_ops.c %reldir%/emu_exec.c \
-	%reldir%/device.h %reldir%/device_impl.h %reldir%/device.c %reldir%/device_emu.c \
-	%reldir%/device_apple_logic.c %reldir%/device_apple_logic.h
+	%reldir%/base/fp16.c %reldir%/base/fp16.h %reldir%/base/fp16_x86.c \
+	%reldir%/base/blob.c %reldir%/base/blob.h \
+	%reldir%/mil/mil.h %reldir%/mil/mil_prog.c %reldir%/mil/mil_ops.c \
+	%reldir%/mil/mil_check.c %reldir%/mil/mil_lex.c %reldir%/mil/mil_lex.h \
+	%reldir%/mil/mil_parse.c %reldir%/mil/mil_print.c \
+	%reldir%/mil/mil_build.c %reldir%/mil/mil_build.h \
+	%reldir%/emu/emu.h %reldir%/emu/emu_ops.c %reldir%/emu/emu_exec.c \
+	%reldir%/device/device.h %reldir%/device/device_impl.h \
+	%reldir%/device/device.c %reldir%/device/device_emu.c \
+	%reldir%/device/device_apple_logic.c %reldir%/device/device_apple_logic.h
 backends_libane_la_LIBADD = $(OPENBLAS_LIBS) -lm
 if HAVE_APPLE_ANE
 # Never compiled or run by us: see the comment at the top of device_apple.c.
-backends_libane_la_SOURCES += %reldir%/device_apple.c
+backends_libane_la_SOURCES += %reldir%/device/device_apple.c
 # libtool records "-framework X" (given at the archive's link) in its dependency_libs,
 # so every program and module that links libane.la gets them.
 backends_libane_la_LDFLAGS = $(AM_LDFLAGS) -framework CoreFoundation -framework IOSurface
@@ -25,13 +32,13 @@ endif
 # `anetrain mil` (ane_mil_main) uses the core's chip profiles (chip_from_name), so it
 # lives in its own archive: backend modules link libane.la without core symbols.
 noinst_LTLIBRARIES += backends/libanetool.la
-backends_libanetool_la_SOURCES = %reldir%/mil_tool.c %reldir%/mil_tool.h
+backends_libanetool_la_SOURCES = %reldir%/tool/mil_tool.c %reldir%/tool/mil_tool.h
 
 anetrain_LDADD += backends/libanetool.la backends/libane.la
 
-# Tests: the ANE toolkit on its own (core/util.c, core/xxh64.c and core/rng.c).
+# Tests: the ANE toolkit on its own (with core/base's util.c, xxh64.c and rng.c).
 ane_test_ldadd = backends/libane.la $(OPENBLAS_LIBS) -lm
-ane_test_core = core/util.c core/xxh64.c core/rng.c
+ane_test_core = core/base/util.c core/base/xxh64.c core/base/rng.c
 ane_tests = tests/test_ane_fp16 tests/test_ane_fp16_simd tests/test_ane_blob tests/test_ane_mil tests/test_ane_parse \
 	tests/test_ane_ops tests/test_ane_layers tests/test_ane_device tests/test_ane_apple_logic \
 	tests/test_ane_tool
@@ -55,10 +62,12 @@ tests_test_ane_device_SOURCES = tests/test_ane_device.c tests/test_ane_util.h $(
 tests_test_ane_device_LDADD = $(ane_test_ldadd)
 tests_test_ane_apple_logic_SOURCES = tests/test_ane_apple_logic.c tests/test_ane_util.h $(ane_test_core)
 tests_test_ane_apple_logic_LDADD = $(ane_test_ldadd)
-# the tool with the real chip profiles (core/chip.c and the embedded configs/chips.cfg)
-tests_test_ane_tool_SOURCES = tests/test_ane_tool.c tests/test_ane_util.h core/chip.c \
-	core/chipprof.c core/cpufeat.c core/fileio.c $(ane_test_core)
-nodist_tests_test_ane_tool_SOURCES = core/chips_cfg.c
+# the tool with the real chip profiles (core/dispatch/chip.c and the embedded
+# configs/chips.cfg)
+tests_test_ane_tool_SOURCES = tests/test_ane_tool.c tests/test_ane_util.h \
+	core/dispatch/chip.c core/dispatch/chipprof.c core/dispatch/cpufeat.c \
+	core/base/fileio.c $(ane_test_core)
+nodist_tests_test_ane_tool_SOURCES = core/dispatch/chips_cfg.c
 tests_test_ane_tool_LDADD = backends/libanetool.la $(ane_test_ldadd) $(LIBCONFIG_LIBS)
 
 # The corpus of MIL programs the parser test reads (tests/mil/corpus.txt lists them).

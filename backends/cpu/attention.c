@@ -1,13 +1,13 @@
 /* Causal grouped-query attention, one sgemm per (sequence, head) for Q·K^T and P·V: the
  * heads are strided column blocks of q/k/v, which sgemm reads in place through its
  * leading dimension, so nothing is transposed or copied. */
-#include "ops.h"
+#include "cpu/ops.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
 
-#include "vecmath.h"
+#include "cpu/vecmath.h"
 
 /* Row p of a causal score matrix: softmax over columns 0..p, zeros after. */
 static inline void causal_softmax_row(float *s, int p, int t)

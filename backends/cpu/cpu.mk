@@ -1,5 +1,6 @@
-# CPU math shared by every backend (dW products, norms, embedding, cross-entropy) and
-# the CPU backend module built on it.
+# backends/cpu: CPU math shared by every backend (dW products, norms, embedding,
+# cross-entropy; libantops.la) and the CPU backend module built on it, the numerical
+# reference. May include core/base only (and the public headers).
 noinst_LTLIBRARIES += backends/libantops.la
 backends_libantops_la_SOURCES = %reldir%/ops.c %reldir%/ops.h %reldir%/attention.c \
 	%reldir%/model.c %reldir%/model.h %reldir%/vecmath.h
@@ -29,13 +30,13 @@ cpu_tests = tests/test_cpu_gradcheck tests/test_cpu_backend tests/test_cpu_vecma
 	tests/test_cpu_feat
 check_PROGRAMS += $(cpu_tests)
 TESTS += $(cpu_tests)
-tests_test_cpu_gradcheck_SOURCES = tests/test_cpu_gradcheck.c core/rng.c core/rng.h
+tests_test_cpu_gradcheck_SOURCES = tests/test_cpu_gradcheck.c core/base/rng.c core/base/rng.h
 tests_test_cpu_gradcheck_LDADD = backends/libantops.la $(OPENBLAS_LIBS) -lm
 # Links the preloadable copy and also dlopens the installable module from the build tree.
-tests_test_cpu_backend_SOURCES = tests/test_cpu_backend.c core/rng.c core/rng.h
+tests_test_cpu_backend_SOURCES = tests/test_cpu_backend.c core/base/rng.c core/base/rng.h
 tests_test_cpu_backend_LDADD = backends/builtin/ant_cpu.la $(LIBLTDL) $(OPENBLAS_LIBS) -lm
 EXTRA_tests_test_cpu_backend_DEPENDENCIES = backends/ant_cpu.la
-tests_test_cpu_vecmath_SOURCES = tests/test_cpu_vecmath.c core/rng.c core/rng.h
+tests_test_cpu_vecmath_SOURCES = tests/test_cpu_vecmath.c core/base/rng.c core/base/rng.h
 tests_test_cpu_vecmath_LDADD = -lm
-tests_test_cpu_feat_SOURCES = tests/test_cpu_feat.c core/cpufeat.c core/cpufeat.h
+tests_test_cpu_feat_SOURCES = tests/test_cpu_feat.c core/dispatch/cpufeat.c core/dispatch/cpufeat.h
 tests_test_cpu_feat_LDADD = $(OPENBLAS_LIBS)

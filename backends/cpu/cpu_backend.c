@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "model.h"
+#include "cpu/model.h"
 
 struct cpu_ctx {
     struct cpu_model *model;

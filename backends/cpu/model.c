@@ -3,7 +3,7 @@
  * backward that adds straight into the caller's gradient buffer (sgemm with beta = 1),
  * with grad_scale folded into dlogits so no gradient is ever rescaled afterwards. */
 #define _POSIX_C_SOURCE 200112L   /* posix_memalign */
-#include "model.h"
+#include "cpu/model.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops.h"
+#include "cpu/ops.h"
 
 /* What the backward needs; layer l at [l * per-layer size]. N = max_batch * seq_len. */
 struct cpu_acts {

@@ -1,12 +1,12 @@
 /* Row-wise ops of the Llama2 pass: matmuls on OpenBLAS, RMSNorm, RoPE, SwiGLU, embedding,
  * softmax cross-entropy. Attention lives in attention.c. */
-#include "ops.h"
+#include "cpu/ops.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
 
-#include "vecmath.h"
+#include "cpu/vecmath.h"
 
 void matmul_forward(float *y, const float *x, const float *w, int n, int in, int out)
 {

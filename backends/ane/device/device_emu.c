@@ -1,0 +1,64 @@
+/* The emulator implementation of the device interface: surfaces are plain memory,
+ * a compiled program is an emu_kernel, evaluation copies the surfaces in and out. */
+#include "ane/device/device_impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ane/emu/emu.h"
+#include "ane/base/fp16.h"
+
+static int emu_dev_compile(struct ane_device *d, struct ane_prog *pg, const char *mil, size_t len,
+                           const struct ane_weights *w, struct mil_prog *p, int *compiled,
+                           struct ant_err *e)
+{
+    *compiled = 1;
+    return (pg->impl = emu_compile(p, e)) ? 0 : -1;
+}
+
+static void emu_dev_prog_free(struct ane_device *d, struct ane_prog *pg) { emu_free(pg->impl); }
+
+static int emu_surface_new(struct ane_surface *s, struct ant_err *e)
+{
+    /* 16 KiB pages like an IOSurface; zeroed so unread tails are deterministic */
+    void *p = NULL;
+    if (posix_memalign(&p, 16384, s->bytes)) return ant_errf(e, "out of memory for a %zu-byte surface", s->bytes);
+    memset(p, 0, s->bytes);
+    s->impl = p;
+    return 0;
+}
+
+static void emu_surface_free(struct ane_surface *s) { free(s->impl); }
+static void *emu_lock(struct ane_surface *s, int read_only) { return s->impl; }
+static void emu_unlock(struct ane_surface *s, int read_only) {}
+
+static int emu_eval(struct ane_request *r, struct ant_err *e)
+{
+    struct ane_prog *pg = r->k->pg;
+    struct emu_kernel *k = pg->impl;
+    for (int i = 0; i < r->n_in; i++) {
+        const struct ane_io *io = &pg->io[0][i];
+        size_t n = (size_t)mil_elems(&io->type);
+        if (io->type.dt == MIL_FP16) fp16_decode(emu_input(k, i), r->in[i]->impl, n);
+        else memcpy(emu_input(k, i), r->in[i]->impl, n * sizeof(float));
+    }
+    if (emu_run(k, e)) return -1;
+    for (int i = 0; i < r->n_out; i++) {
+        const struct ane_io *io = &pg->io[1][i];
+        size_t n = (size_t)mil_elems(&io->type);
+        if (io->type.dt == MIL_FP16) fp16_encode(r->out[i]->impl, emu_output(k, i), n);
+        else memcpy(r->out[i]->impl, emu_output(k, i), n * sizeof(float));
+    }
+    return 0;
+}
+
+const struct ane_impl ane_impl_emulator = {
+    .name = "emulator",
+    .compile = emu_dev_compile,
+    .prog_free = emu_dev_prog_free,
+    .surface_new = emu_surface_new,
+    .surface_free = emu_surface_free,
+    .lock = emu_lock,
+    .unlock = emu_unlock,
+    .eval = emu_eval,
+};

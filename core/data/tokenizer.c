@@ -1,0 +1,325 @@
+/* Tokenizers: byte-level and llama2.c's tokenizer.bin (see tokenizer.h). The encode and
+ * decode rules follow llama2.c's run.c so that ids round-trip with its sampler. */
+#include "data/tokenizer.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/fileio.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "tokenizer.bin is read as little-endian int32/float32; port the reader first"
+#endif
+
+#define BYTE_VOCAB 256
+
+struct ant_tokenizer {
+    int vocab_size;
+    int byte_level;
+    int max_token_length;
+    char **piece;          /* [vocab] NUL-terminated copies of the entries */
+    int *len;              /* [vocab] entry lengths in bytes */
+    float *score;          /* [vocab] merge priority */
+    int *sorted;           /* [vocab] ids ordered by (bytes, id), for lookups */
+    char *blob;            /* storage of every piece */
+    int byte_token[256];   /* id of the <0xHH> token of each byte, or -1 */
+    char byte_piece[512];  /* byte b as a string at 2*b */
+};
+
+/* ---- loading --------------------------------------------------------------------- */
+
+static int read_file(const char *path, unsigned char **buf, size_t *size, struct ant_err *e)
+{
+    uint64_t bytes;
+    FILE *f = file_open_read(path, &bytes, e);
+    if (!f) return -1;
+    *size = (size_t)bytes;
+    *buf = malloc(*size ? *size : 1);
+    if (!*buf) {
+        fclose(f);
+        return ant_errf(e, "%s: out of memory for %zu bytes", path, *size);
+    }
+    if (fread(*buf, 1, *size, f) != *size) {
+        ant_errf(e, "%s: read failed: %s", path, ferror(f) ? strerror(errno) : "short read");
+        fclose(f);
+        free(*buf);
+        *buf = NULL;
+        return -1;
+    }
+    fclose(f);
+    return 0;
+}
+
+/* Walk the entries after the 4-byte header: check each one and count them, stopping
+ * after want entries when want > 0, at the end of the file otherwise. */
+static int scan_entries(const char *path, const unsigned char *buf, size_t size, int maxlen,
+                        int want, int *count, struct ant_err *e)
+{
+    size_t off = 4;
+    int i = 0;
+    for (; want > 0 ? i < want : off < size; i++) {
+        int32_t len;
+        if (size == off)
+            return ant_errf(e, "%s: holds %d entries, not vocab_size %d", path, i, want);
+        if (size - off < 8)
+            return ant_errf(e, "%s: truncated in entry %d (file ends at byte %zu)", path, i, size);
+        memcpy(&len, buf + off + 4, 4);
+        if (len < 1 || len > maxlen)
+            return ant_errf(e, "%s: entry %d has length %d, outside 1..%d (max_token_length)",
+                            path, i, (int)len, maxlen);
+        off += 8;
+        if (size - off < (size_t)len)
+            return ant_errf(e, "%s: truncated in entry %d (needs %d bytes at offset %zu, file "
+                            "has %zu)", path, i, (int)len, off, size);
+        off += (size_t)len;
+    }
+    if (off != size)
+        return ant_errf(e, "%s: %zu bytes left after entry %d: more entries than vocab_size %d",
+                        path, size - off, want - 1, want);
+    if (i == 0) return ant_errf(e, "%s: no tokens", path);
+    *count = i;
+    return 0;
+}
+
+static int cmp_bytes(const char *a, int na, const char *b, int nb)
+{
+    int c = memcmp(a, b, (size_t)(na < nb ? na : nb));
+    return c ? c : na - nb;
+}
+
+struct entry {
+    const char *p;
+    int n, id;
+};
+
+static int cmp_entries(const void *pa, const void *pb)
+{
+    const struct entry *a = pa, *b = pb;
+    int c = cmp_bytes(a->p, a->n, b->p, b->n);
+    return c ? c : a->id - b->id;
+}
+
+/* t->sorted: ids ordered by (bytes, id), so lookup() finds the lowest id of a piece. */
+static int sort_pieces(struct ant_tokenizer *t)
+{
+    struct entry *en = malloc((size_t)t->vocab_size * sizeof *en);
+    if (!en) return -1;
+    for (int i = 0; i < t->vocab_size; i++) en[i] = (struct entry){ t->piece[i], t->len[i], i };
+    qsort(en, (size_t)t->vocab_size, sizeof *en, cmp_entries);
+    for (int i = 0; i < t->vocab_size; i++) t->sorted[i] = en[i].id;
+    free(en);
+    return 0;
+}
+
+/* The lowest id whose piece is exactly s[0..n), or -1. */
+static int lookup(const struct ant_tokenizer *t, const char *s, int n)
+{
+    int lo = 0, hi = t->vocab_size;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2, id = t->sorted[mid];
+        if (cmp_bytes(t->piece[id], t->len[id], s, n) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo < t->vocab_size) {
+        int id = t->sorted[lo];
+        if (!cmp_bytes(t->piece[id], t->len[id], s, n)) return id;
+    }
+    return -1;
+}
+
+static int load_bin(struct ant_tokenizer *t, const char *path, int vocab_size, struct ant_err *e)
+{
+    unsigned char *buf = NULL;
+    size_t size = 0;
+    if (read_file(path, &buf, &size, e) != 0) return -1;
+    int32_t maxlen = 0;
+    int n = 0;
+    if (size < 4) {
+        free(buf);
+        return ant_errf(e, "%s: %zu bytes, too short for a tokenizer.bin header", path, size);
+    }
+    memcpy(&maxlen, buf, 4);
+    if (maxlen < 1 || (size_t)maxlen > size) {
+        free(buf);
+        return ant_errf(e, "%s: max_token_length %d is not a length (file is %zu bytes)", path,
+                        (int)maxlen, size);
+    }
+    if (scan_entries(path, buf, size, maxlen, vocab_size > 0 ? vocab_size : 0, &n, e) != 0) {
+        free(buf);
+        return -1;
+    }
+    t->vocab_size = n;
+    t->max_token_length = maxlen;
+    t->piece = calloc((size_t)n, sizeof *t->piece);
+    t->len = calloc((size_t)n, sizeof *t->len);
+    t->score = calloc((size_t)n, sizeof *t->score);
+    t->sorted = calloc((size_t)n, sizeof *t->sorted);
+    t->blob = malloc(size);   /* pieces + NULs take fewer bytes than the file */
+    if (!t->piece || !t->len || !t->score || !t->sorted || !t->blob) {
+        free(buf);
+        return ant_errf(e, "%s: out of memory for %d tokens", path, n);
+    }
+    size_t off = 4;
+    char *dst = t->blob;
+    for (int i = 0; i < n; i++) {
+        memcpy(&t->score[i], buf + off, 4);
+        memcpy(&t->len[i], buf + off + 4, 4);
+        off += 8;
+        memcpy(dst, buf + off, (size_t)t->len[i]);
+        dst[t->len[i]] = 0;
+        t->piece[i] = dst;
+        dst += t->len[i] + 1;
+        off += (size_t)t->len[i];
+    }
+    free(buf);
+    if (sort_pieces(t) != 0) return ant_errf(e, "%s: out of memory for %d tokens", path, n);
+    for (int b = 0; b < 256; b++) {
+        char name[8];
+        snprintf(name, sizeof name, "<0x%02X>", b);
+        t->byte_token[b] = lookup(t, name, 6);
+    }
+    return 0;
+}
+
+int tokenizer_open(struct ant_tokenizer **out, const char *path, int vocab_size,
+                   struct ant_err *e)
+{
+    *out = NULL;
+    struct ant_tokenizer *t = calloc(1, sizeof *t);
+    if (!t) return ant_errf(e, "%s: out of memory", path[0] ? path : "byte tokenizer");
+    for (int b = 0; b < 256; b++) t->byte_piece[2 * b] = (char)b;
+    if (!path[0]) {
+        if (vocab_size > 0 && vocab_size < BYTE_VOCAB) {
+            free(t);
+            return ant_errf(e, "byte tokenizer: needs vocab_size >= 256, not %d", vocab_size);
+        }
+        t->byte_level = 1;
+        t->vocab_size = BYTE_VOCAB;
+    } else if (load_bin(t, path, vocab_size, e) != 0) {
+        tokenizer_close(t);
+        return -1;
+    }
+    *out = t;
+    return 0;
+}
+
+void tokenizer_close(struct ant_tokenizer *t)
+{
+    if (!t) return;
+    free(t->piece);
+    free(t->len);
+    free(t->score);
+    free(t->sorted);
+    free(t->blob);
+    free(t);
+}
+
+int tokenizer_vocab_size(const struct ant_tokenizer *t) { return t->vocab_size; }
+
+/* ---- encode / decode ------------------------------------------------------------- */
+
+static int byte_fallback(const struct ant_tokenizer *t, unsigned char b)
+{
+    return t->byte_token[b] >= 0 ? t->byte_token[b] : 0;   /* 0 = <unk> */
+}
+
+/* One merge pass: replace the best-scoring mergeable pair; 0 when none is left. The
+ * starting score is llama2.c's, so the same pairs qualify. */
+static int merge_best(const struct ant_tokenizer *t, int32_t *tok, int *n, char *buf)
+{
+    float best = -1e10f;
+    int best_id = -1, best_at = -1;
+    for (int i = 0; i + 1 < *n; i++) {
+        int a = tok[i], b = tok[i + 1], na = t->len[a], nb = t->len[b];
+        if (na + nb > t->max_token_length) continue;   /* no token is that long */
+        memcpy(buf, t->piece[a], (size_t)na);
+        memcpy(buf + na, t->piece[b], (size_t)nb);
+        int id = lookup(t, buf, na + nb);
+        if (id >= 0 && t->score[id] > best) {
+            best = t->score[id];
+            best_id = id;
+            best_at = i;
+        }
+    }
+    if (best_at < 0) return 0;
+    tok[best_at] = best_id;
+    memmove(tok + best_at + 1, tok + best_at + 2, (size_t)(*n - best_at - 2) * sizeof *tok);
+    (*n)--;
+    return 1;
+}
+
+int tokenizer_encode(const struct ant_tokenizer *t, const char *text, int bos, int32_t *out,
+                     int max, int *n_out)
+{
+    size_t len = strlen(text);
+    *n_out = 0;
+    if (t->byte_level) {
+        if (len > (size_t)(max < 0 ? 0 : max)) return -1;
+        for (size_t i = 0; i < len; i++) out[i] = (unsigned char)text[i];
+        *n_out = (int)len;
+        return 0;
+    }
+    /* Before merging: BOS, the dummy space, at most one token per byte. */
+    int32_t *tok = malloc((len + 2) * sizeof *tok);
+    char *buf = malloc((size_t)t->max_token_length * 2);
+    if (!tok || !buf || len > (size_t)INT32_MAX - 2) {
+        free(tok);
+        free(buf);
+        return -1;
+    }
+    int n = 0;
+    /* A vocabulary too small to hold BOS (a one-entry file) gets none: every id handed
+     * out must index t->piece. */
+    if (bos && ANT_TOKEN_BOS < t->vocab_size) tok[n++] = ANT_TOKEN_BOS;
+    if (len) {
+        int space = lookup(t, " ", 1);
+        tok[n++] = space >= 0 ? space : byte_fallback(t, ' ');
+    }
+    for (size_t i = 0; i < len;) {
+        size_t j = i + 1;   /* a code point: a lead byte and up to 3 continuation bytes */
+        while (j < len && j - i < 4 && ((unsigned char)text[j] & 0xC0) == 0x80) j++;
+        int id = lookup(t, text + i, (int)(j - i));
+        if (id >= 0) tok[n++] = id;
+        else
+            for (size_t k = i; k < j; k++) tok[n++] = byte_fallback(t, (unsigned char)text[k]);
+        i = j;
+    }
+    while (merge_best(t, tok, &n, buf)) {}
+    free(buf);
+    if (n > max) {
+        free(tok);
+        return -1;
+    }
+    memcpy(out, tok, (size_t)n * sizeof *tok);
+    free(tok);
+    *n_out = n;
+    return 0;
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+/* The byte a "<0xHH>" piece stands for, or -1. */
+static int piece_byte(const char *p)
+{
+    if (strlen(p) != 6 || strncmp(p, "<0x", 3) != 0 || p[5] != '>') return -1;
+    int hi = hex_digit(p[3]), lo = hex_digit(p[4]);
+    return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+}
+
+const char *tokenizer_decode(const struct ant_tokenizer *t, int32_t prev, int32_t tok)
+{
+    if (tok < 0 || tok >= t->vocab_size) return "";
+    if (t->byte_level) return &t->byte_piece[2 * tok];
+    const char *p = t->piece[tok];
+    if (prev == ANT_TOKEN_BOS && p[0] == ' ') p++;   /* SentencePiece drops it (llama2.c #89) */
+    int b = piece_byte(p);
+    return b >= 0 ? &t->byte_piece[2 * b] : p;
+}

@@ -1,0 +1,59 @@
+/* The dispatcher: what the trainer calls instead of a backend. It picks the backend
+ * chain (chip + config), runs each call on the current backend and, when that backend
+ * fails (open/compile failure, a failed call, non-finite output where the next backend
+ * is finite), finishes the same call on the next backend of the chain. The core owns
+ * weights, grads and optimizer state, so nothing is lost or repeated (DESIGN.md "Who
+ * owns what"). Each switch is logged with its cause and counted. */
+#ifndef ANT_DISPATCH_H
+#define ANT_DISPATCH_H
+
+#include <anetrain/backend.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config/config.h"
+#include "base/util.h"
+
+struct ant_dispatch;
+
+/* Detect the chip (rc->be.chip forces one), load modules, validate rc->backend_settings,
+ * build the chain and open its first backend that opens. max_batch: the largest
+ * batch_size later calls will pass. */
+int dispatch_open(struct ant_dispatch **d, const struct ant_run_config *rc, int max_batch,
+                  struct ant_err *e);
+/* Returned (by every call below) when the output is non-finite on the CPU reference
+ * too: the run diverged, no backend is at fault, and the dispatcher stays where it was
+ * (the trainer decides: skip the update, stop). */
+#define DISPATCH_NONFINITE (-2)
+
+/* One whole optimizer step: zero grads, run all n_micro micro-batches (grad_scale
+ * 1/n_micro), *loss = mean of the micro losses, *grad_norm = global L2 norm of grads
+ * (double accumulation). On a backend failure or non-finite loss/grads the step is
+ * redone from zeroed grads on the next backend. Returns 0; -1 when no backend is left;
+ * DISPATCH_NONFINITE when the CPU reference itself is non-finite (e says so). */
+int dispatch_train_step(struct ant_dispatch *d, const float *weights,
+                        const struct ant_batch *micro, int n_micro, float *grads,
+                        size_t n_params, float *loss, double *grad_norm, struct ant_err *e);
+int dispatch_eval_loss(struct ant_dispatch *d, const float *weights, const struct ant_batch *b,
+                       float *loss, struct ant_err *e);
+/* logits [V] of the token after tokens[0..n-1]. */
+int dispatch_logits(struct ant_dispatch *d, const float *weights, const int32_t *tokens, int n,
+                    float *logits, struct ant_err *e);
+/* Call after the weights are first set and after every optimizer update; the pointer
+ * must stay valid until the next call (a backend opened mid-run is handed it). */
+int dispatch_weights_changed(struct ant_dispatch *d, const float *weights, struct ant_err *e);
+
+const char *dispatch_backend_name(const struct ant_dispatch *d);
+int dispatch_switches(const struct ant_dispatch *d);        /* fallbacks taken so far */
+const struct ant_chip *dispatch_chip(const struct ant_dispatch *d);
+/* The step number used in log lines (the trainer's optimizer step); counts train steps
+ * from 0 by itself otherwise. */
+void dispatch_set_step(struct ant_dispatch *d, long step);
+/* Counters summed over every backend used so far. */
+void dispatch_stats(const struct ant_dispatch *d, struct ant_backend_stats *out);
+/* Backend used, chain, switches with causes, per-backend time and counters. */
+void dispatch_report(const struct ant_dispatch *d, FILE *out);
+void dispatch_close(struct ant_dispatch *d);
+
+#endif

@@ -1,0 +1,19 @@
+/* The training loop: data -> backend (through the dispatcher) -> AdamW -> checkpoints. */
+#ifndef ANT_TRAIN_H
+#define ANT_TRAIN_H
+
+#include "config/config.h"
+#include "base/util.h"
+
+struct train_flags {
+    int resume;          /* continue from rc->ckpt.path */
+    long stop_after;     /* run at most this many steps now (0 = to the end), then save */
+    int quiet;           /* no progress line */
+};
+
+int train_run(const struct ant_run_config *rc, const struct train_flags *f, struct ant_err *e);
+
+/* Ask a running train_run to finish its current step, save and return (SIGINT/SIGTERM). */
+void train_request_stop(void);
+
+#endif

@@ -1,0 +1,21 @@
+# core/train: the training loop (train.c) and what it drives: the AdamW optimizer
+# (optim.c), held-out evaluation (evaluate.c) and the run report (report.c). May include
+# core/base, core/config, core/data, core/formats and core/dispatch.
+anetrain_SOURCES += \
+	%reldir%/train.c %reldir%/train.h \
+	%reldir%/evaluate.c %reldir%/evaluate.h \
+	%reldir%/report.c %reldir%/report.h
+
+# optim.c is built as a convenience library only to get -fno-math-errno: without it
+# sqrtf keeps an errno branch and the AdamW loop cannot be vectorized (GCC and Linux
+# clang; macOS clang has it off already).
+noinst_LTLIBRARIES += %reldir%/libantoptim.la
+%canon_reldir%_libantoptim_la_SOURCES = %reldir%/optim.c %reldir%/optim.h
+%canon_reldir%_libantoptim_la_CFLAGS = $(AM_CFLAGS) -fno-math-errno
+anetrain_LDADD += %reldir%/libantoptim.la
+
+check_PROGRAMS += tests/test_optim
+TESTS += tests/test_optim
+tests_test_optim_SOURCES = tests/test_optim.c core/base/state.c core/base/util.c \
+	core/base/rng.c
+tests_test_optim_LDADD = %reldir%/libantoptim.la -lm
