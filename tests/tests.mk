@@ -16,3 +16,8 @@ tests_fuzz_inputs_SOURCES = %reldir%/fuzz_inputs.c %reldir%/test_util.h \
 	core/base/util.c core/base/xxh64.c
 nodist_tests_fuzz_inputs_SOURCES = core/config/presets.c core/dispatch/chips_cfg.c
 tests_fuzz_inputs_LDADD = backends/libane.la $(OPENBLAS_LIBS) $(LIBCONFIG_LIBS) -lm
+
+# The one-way includes of HACKING.md "Layout" (and no stale include), with the check's
+# own tests on small broken trees.
+TESTS += %reldir%/check_layers.sh
+EXTRA_DIST += %reldir%/check_layers.sh
