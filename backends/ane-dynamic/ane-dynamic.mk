@@ -1,0 +1,30 @@
+# fragment: see HACKING.md
+# backends/ane-dynamic: the dynamic-weight ANE backend module (kernels compiled once,
+# weights staged into surfaces). A thin plugin face over backends/ane/train; it may
+# include ane/*, cpu/ and core/base.
+ane_dynamic_sources = %reldir%/ane_dynamic.c core/base/util.c core/base/xxh64.c
+ane_dynamic_cppflags = $(AM_CPPFLAGS) -DANT_MODULE_NAME=ant_ane_dynamic
+ane_dynamic_libadd = backends/libane_train.la $(OPENBLAS_LIBS) $(PTHREAD_LIBS) -lm
+
+plugin_LTLIBRARIES += backends/ant_ane_dynamic.la
+backends_ant_ane_dynamic_la_SOURCES = $(ane_dynamic_sources)
+backends_ant_ane_dynamic_la_CPPFLAGS = $(ane_dynamic_cppflags)
+backends_ant_ane_dynamic_la_LDFLAGS = $(plugin_ldflags)
+backends_ant_ane_dynamic_la_LIBADD = $(ane_dynamic_libadd)
+
+# The same module as a static archive, for tests that link backends directly.
+noinst_LTLIBRARIES += backends/builtin/ant_ane_dynamic.la
+backends_builtin_ant_ane_dynamic_la_SOURCES = %reldir%/ane_dynamic.c
+backends_builtin_ant_ane_dynamic_la_CPPFLAGS = $(ane_dynamic_cppflags)
+backends_builtin_ant_ane_dynamic_la_LDFLAGS = -module -static -avoid-version -rpath /nowhere
+backends_builtin_ant_ane_dynamic_la_LIBADD = backends/libane_train.la
+
+# Conformance against the CPU backend on the emulator (M3, M4, M5 profiles).
+check_PROGRAMS += tests/test_ane_dynamic
+TESTS += tests/test_ane_dynamic
+tests_test_ane_dynamic_SOURCES = tests/test_ane_dynamic.c core/base/rng.c core/base/util.c \
+	core/base/xxh64.c core/base/fileio.c core/dispatch/chip.c core/dispatch/chipprof.c \
+	core/dispatch/cpufeat.c core/config/config.c
+nodist_tests_test_ane_dynamic_SOURCES = core/dispatch/chips_cfg.c core/config/presets.c
+tests_test_ane_dynamic_LDADD = backends/builtin/ant_ane_dynamic.la backends/builtin/ant_cpu.la \
+	$(OPENBLAS_LIBS) $(LIBCONFIG_LIBS) $(PTHREAD_LIBS) -lm

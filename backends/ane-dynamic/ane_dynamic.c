@@ -1,0 +1,181 @@
+/* The "ane-dynamic" backend: the dynamic-weight ANE pipeline (§6, docs/ane.md). Its
+ * kernels are compiled once at open; the weights live in the spatial axis of each
+ * layer's persistent input surfaces and are restaged after every optimizer update, so
+ * it never recompiles and never needs a restart. All of the work is the shared ANE
+ * training layer (backends/ane/train); this file is the plugin face: settings, probe,
+ * and the ABI calls. */
+#include <anetrain/backend.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ane/train/net.h"
+
+#define WHO "ane-dynamic"
+
+static const struct ant_setting settings[] = {
+    {"device", ANT_SET_STRING, "apple",
+     "\"apple\": the Neural Engine (macOS); \"emulator\": the CPU emulator of the ANE"},
+    {"loss_scale", ANT_SET_FLOAT, "256",
+     "starting fp16 loss scale; upstream's value, which keeps small gradients from "
+     "flushing to zero (docs/ane.md \"Numerics\")"},
+    {"loss_scale_growth", ANT_SET_INT, "1000",
+     "clean steps before the loss scale doubles (0: never); a non-finite gradient halves it"},
+    {"dw", ANT_SET_STRING, "device", "where weight gradients run: \"device\" or \"cpu\" (a worker thread)"},
+    {"classifier", ANT_SET_STRING, "device", "where the classifier runs: \"device\" or \"cpu\""},
+    {"cls_chunk", ANT_SET_INT, "8192", "most vocabulary rows per classifier kernel"},
+    {NULL, 0, NULL, NULL},
+};
+
+struct ctx {
+    struct at_net *net;
+    char err[600];
+};
+
+static int probe(const struct ant_host *host, const struct ant_chip *chip, int *priority,
+                 const char **why)
+{
+    if (!chip->has_ane) {
+        *why = "no Neural Engine; to run the emulator, force a chip profile (--chip M4) and "
+               "set backends.ane-dynamic.device = \"emulator\"";
+        return -1;
+    }
+    if (strcmp(chip->mil_program, "1.3") || chip->fp16_io) {
+        *why = "the chip's profile has the M1/M2 rules (program 1.0, no cast); use ane-fp16io";
+        return -1;
+    }
+#ifdef HAVE_APPLE_ANE
+    *priority = chip->forced ? 5 : 30;   /* a forced chip may have no Neural Engine */
+#else
+    *priority = 5;                       /* only the emulator here: never above cpu (10) */
+#endif
+    return 0;
+}
+
+static const char *string_setting(const struct ant_setting_value *v, const char *key,
+                                  const char *a, const char *b, char *why, size_t n)
+{
+    const struct ant_setting_value *s = ant_setting_find(v, key);
+    const char *x = s && s->s ? s->s : a;
+    if (strcmp(x, a) && strcmp(x, b)) {
+        snprintf(why, n, "backends." WHO ".%s = \"%s\": must be \"%s\" or \"%s\"", key, x, a, b);
+        return NULL;
+    }
+    return x;
+}
+
+static int open_ctx(const struct ant_host *host, const struct ant_open_args *args, void **out,
+                    char *why, size_t n)
+{
+    const struct ant_setting_value *v = args->settings, *s;
+    const char *device = string_setting(v, "device", "apple", "emulator", why, n);
+    const char *dw = string_setting(v, "dw", "device", "cpu", why, n);
+    const char *cls = string_setting(v, "classifier", "device", "cpu", why, n);
+    if (!device || !dw || !cls) return -1;
+    struct at_opts o = {.device = device, .loss_scale = 256, .scale_growth = 1000,
+                        .dw_on_device = !strcmp(dw, "device"), .cls_on_device = !strcmp(cls, "device"),
+                        .cls_chunk = 8192, .max_batch = args->max_batch, .host = host, .who = WHO};
+    if ((s = ant_setting_find(v, "loss_scale"))) o.loss_scale = (float)s->f;
+    if ((s = ant_setting_find(v, "loss_scale_growth"))) o.scale_growth = (int)s->i;
+    if ((s = ant_setting_find(v, "cls_chunk"))) o.cls_chunk = (int)s->i;
+    if (!(o.loss_scale >= 1.0f / 1024 && o.loss_scale <= 16777216) || o.scale_growth < 0 || o.cls_chunk < 1) {
+        snprintf(why, n, "backends." WHO ": loss_scale must be in [1/1024, 2^24], "
+                 "loss_scale_growth >= 0, cls_chunk >= 1");
+        return -1;
+    }
+    struct ctx *x = calloc(1, sizeof *x);
+    if (!x) return snprintf(why, n, "out of memory"), -1;
+    if (!(x->net = at_net_open(args->model, args->chip, &o, why, n))) return free(x), -1;
+    struct at_stats st;
+    at_net_stats(x->net, &st);
+    if (host && host->log)
+        host->log(ANT_LOG_INFO, WHO, "%ld kernels compiled in %.0f ms on the %s device "
+                  "(dW on the %s, classifier on the %s)", st.kernels, st.compile_ms, device,
+                  o.dw_on_device ? "device" : "CPU", o.cls_on_device ? "device" : "CPU");
+    *out = x;
+    return 0;
+}
+
+static int failed(struct ctx *x)
+{
+    snprintf(x->err, sizeof x->err, WHO ": %s", at_net_error(x->net));
+    return -1;
+}
+
+static int train_step(void *c, const float *w, const struct ant_batch *b, float *grads,
+                      float grad_scale, float *loss)
+{
+    struct ctx *x = c;
+    return at_net_train_step(x->net, w, b, grads, grad_scale, loss) ? failed(x) : 0;
+}
+
+static int eval_loss(void *c, const float *w, const struct ant_batch *b, float *loss)
+{
+    struct ctx *x = c;
+    return at_net_eval_loss(x->net, w, b, loss) ? failed(x) : 0;
+}
+
+static int logits(void *c, const float *w, const int32_t *tokens, int n, float *out)
+{
+    struct ctx *x = c;
+    return at_net_logits(x->net, w, tokens, n, out) ? failed(x) : 0;
+}
+
+static int weights_changed(void *c, const float *w)
+{
+    struct ctx *x = c;
+    return at_net_weights_changed(x->net, w) ? failed(x) : 0;
+}
+
+static int stats(void *c, struct ant_backend_stats *out)
+{
+    struct ctx *x = c;
+    struct at_stats st;
+    at_net_stats(x->net, &st);
+    struct ant_backend_stats s = {
+        .compile_ms = st.compile_ms, .forward_ms = 0, .backward_ms = st.eval_ms,
+        .compiles = st.compiles, .evals = st.evals, .flops = st.flops,
+        .device_flops = st.device_flops, .staged_bytes = st.staged_bytes, .kernels = st.kernels,
+        .steps = st.steps, .modelled_device_ms = st.modelled_ms, .loss_scale = st.loss_scale,
+        .scale_backoffs = st.backoffs, .cpu_wait_ms = st.cpu_wait_ms,
+    };
+    size_t n = out->size && out->size < sizeof s ? out->size : sizeof s;
+    s.size = (uint32_t)n;
+    memcpy(out, &s, n);
+    return 0;
+}
+
+static const char *last_error(void *c) { return ((struct ctx *)c)->err; }
+
+static void close_ctx(void *c)
+{
+    struct ctx *x = c;
+    if (!x) return;
+    at_net_close(x->net);
+    free(x);
+}
+
+static const struct ant_backend backend = {
+    .abi_major = ANT_ABI_MAJOR,
+    .abi_minor = ANT_ABI_MINOR,
+    .size = sizeof(struct ant_backend),
+    .name = WHO,
+    .description = "dynamic-weight ANE pipeline: kernels compiled once, weights staged in surfaces",
+    .settings = settings,
+    .probe = probe,
+    .open = open_ctx,
+    .train_step = train_step,
+    .eval_loss = eval_loss,
+    .logits = logits,
+    .weights_changed = weights_changed,
+    .stats = stats,
+    .last_error = last_error,
+    .close = close_ctx,
+};
+
+int ant_backend_entry(const struct ant_host *host, const struct ant_backend **out)
+{
+    if (!out) return -1;
+    *out = &backend;
+    return 0;
+}

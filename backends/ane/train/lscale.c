@@ -1,0 +1,27 @@
+/* Dynamic loss scale (lscale.h). */
+#include "ane/train/lscale.h"
+
+void at_lscale_init(struct at_lscale *ls, float scale, int growth_interval)
+{
+    *ls = (struct at_lscale){.scale = scale, .growth_interval = growth_interval,
+                             .min_scale = 1.0f / 1024, .max_scale = scale > 65536 ? scale : 65536};
+}
+
+int at_lscale_update(struct at_lscale *ls, int finite)
+{
+    if (!finite) {
+        if (ls->scale <= ls->min_scale) return -1;
+        ls->scale *= 0.5f;
+        ls->clean = 0;
+        ls->backoffs++;
+        return 1;
+    }
+    if (ls->growth_interval > 0 && ++ls->clean >= ls->growth_interval) {
+        ls->clean = 0;
+        if (ls->scale * 2 <= ls->max_scale) {
+            ls->scale *= 2;
+            ls->growths++;
+        }
+    }
+    return 0;
+}

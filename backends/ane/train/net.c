@@ -1,0 +1,172 @@
+/* The ANE training layer's resources (net.h): device, kernels, surfaces, requests, CPU
+ * buffers, and the staging of the weights into the surfaces. pass.c runs the steps. */
+#include "ane/train/net_impl.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ane/train/kernels.h"
+
+int at_fail(struct at_net *n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(n->err, sizeof n->err, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int at_eval(struct at_net *n, enum at_kernel k, struct ane_request *r)
+{
+    struct ant_err e;
+    if (ane_eval(r, &e)) return at_fail(n, "%s: evaluation failed: %s", at_kernel_name(k), e.msg);
+    n->st.evals++;
+    /* §1.8: about 0.2 ms per dispatch at stories110M shapes, plus the work at peak */
+    const struct ant_chip *chip = ane_chip(n->dev);
+    n->st.modelled_ms += 0.2 + (chip->peak_tflops > 0 ? n->kernel_flops[k] / (chip->peak_tflops * 1e9) : 0);
+    return 0;
+}
+
+static int kernel_used(const struct at_net *n, enum at_kernel k)
+{
+    if (k == AT_DW_ATTN || k == AT_DW_FFN) return n->o.dw_on_device;
+    if (k == AT_CLS_FWD || k == AT_CLS_BWD) return n->o.cls_on_device;
+    return 1;
+}
+
+static int compile_all(struct at_net *n, const struct ant_chip *chip)
+{
+    struct ant_err e;
+    for (int k = 0; k < AT_N_KERNELS; k++) {
+        if (!kernel_used(n, k)) continue;
+        struct ane_weights w;
+        weights_init(&w);
+        double t0 = ant_now_ms();
+        char *text = at_kernel_text(&n->p, k, &n->c, chip, &w, &e);
+        n->k[k] = text ? ane_compile(n->dev, text, strlen(text), &w, at_kernel_name(k), &e) : NULL;
+        free(text);
+        weights_free(&w);
+        if (!n->k[k]) return at_fail(n, "kernel %s: %s", at_kernel_name(k), e.msg);
+        n->st.compile_ms += ant_now_ms() - t0;
+        n->st.kernels++;
+        struct ane_kernel_stats ks;
+        ane_kernel_stats(n->k[k], &ks);
+        n->kernel_flops[k] = ks.flops_per_eval;
+        if (!(n->out[k] = ane_surface_for(n->k[k], 1, 0, &e)))
+            return at_fail(n, "kernel %s output: %s", at_kernel_name(k), e.msg);
+    }
+    struct ane_device_stats ds;
+    ane_device_stats(n->dev, &ds);
+    n->st.compiles = ds.compiles;
+    return 0;
+}
+
+static int unit_open(struct at_net *n, struct at_unit *u, enum at_kernel k)
+{
+    struct ant_err e;
+    if (!(u->in = ane_surface_for(n->k[k], 0, 0, &e)) ||
+        !(u->req = ane_request_new(n->k[k], &u->in, 1, &n->out[k], 1, &e)))
+        return at_fail(n, "kernel %s surfaces: %s", at_kernel_name(k), e.msg);
+    return 0;
+}
+
+static int units_open(struct at_net *n)
+{
+    int L = n->p.L, nc = n->p.n_chunks;
+    n->layer = calloc((size_t)L * AT_LAYER_KERNELS, sizeof *n->layer);
+    n->cls[0] = calloc((size_t)nc, sizeof *n->cls[0]);
+    n->cls[1] = calloc((size_t)nc, sizeof *n->cls[1]);
+    if (!n->layer || !n->cls[0] || !n->cls[1]) return at_fail(n, "out of memory");
+    for (int l = 0; l < L; l++)
+        for (int k = 0; k < AT_LAYER_KERNELS; k++)
+            if (kernel_used(n, k) && unit_open(n, at_layer_unit(n, l, k), k)) return -1;
+    for (int ch = 0; ch < nc && n->o.cls_on_device; ch++)
+        if (unit_open(n, &n->cls[0][ch], AT_CLS_FWD) || unit_open(n, &n->cls[1][ch], AT_CLS_BWD))
+            return -1;
+    return 0;
+}
+
+static void units_close(struct at_unit *u, size_t count)
+{
+    for (size_t i = 0; u && i < count; i++) {
+        ane_request_free(u[i].req);
+        ane_surface_free(u[i].in);
+    }
+    free(u);
+}
+
+/* CPU buffers; per layer only where a later reader needs them (worker: dW on the CPU). */
+static int buffers_alloc(struct at_net *n)
+{
+    size_t S = n->p.S, D = n->p.D, H = n->p.H, KV = n->p.KV, L = n->p.L, V = n->p.V;
+    size_t Lw = n->o.dw_on_device ? 1 : L;   /* layers the worker may still be reading */
+    float **f[] = {&n->x, &n->x2, &n->rstd1, &n->rstd2, &n->xn, &n->x2n, &n->xf, &n->rstdf,
+                   &n->logits, &n->tmp, &n->dxn, &n->dy, &n->dx2, &n->G};
+    size_t sz[] = {(L + 1) * S * D, L * S * D, L * S, L * S, Lw * S * D, Lw * S * D, S * D, S,
+                   S * V, S * D, S * D, Lw * S * D, Lw * S * D, n->lay.total};
+    for (size_t i = 0; i < sizeof sz / sizeof sz[0]; i++)
+        if (!(*f[i] = ant_falloc(sz[i]))) return at_fail(n, "out of memory for activations");
+    if (!n->o.dw_on_device) {
+        float **g[] = {&n->ao, &n->g, &n->dq, &n->dk, &n->dv, &n->dh1, &n->dh3};
+        size_t gz[] = {L * S * D, L * S * H, L * S * D, L * S * KV, L * S * KV, L * S * H, L * S * H};
+        for (size_t i = 0; i < sizeof gz / sizeof gz[0]; i++)
+            if (!(*g[i] = ant_falloc(gz[i]))) return at_fail(n, "out of memory for activations");
+        if (!(n->dwork = at_dwork_new())) return at_fail(n, "cannot start the dW worker thread");
+    }
+    n->tok = calloc(S, sizeof *n->tok);
+    n->tgt = calloc(S, sizeof *n->tgt);
+    return n->tok && n->tgt ? 0 : at_fail(n, "out of memory");
+}
+
+struct at_net *at_net_open(const struct ant_model_config *c, const struct ant_chip *chip,
+                           const struct at_opts *o, char *why, size_t why_len)
+{
+    struct at_net *n = calloc(1, sizeof *n);
+    if (!n) return snprintf(why, why_len, "out of memory"), NULL;
+    n->c = *c;
+    n->o = *o;
+    ant_layout_init(&n->lay, c);
+    at_plan_init(&n->p, c, o->cls_chunk);
+    at_lscale_init(&n->ls, o->loss_scale, o->scale_growth);
+    struct ant_err e;
+    if (!(n->dev = ane_open(o->device, chip, &e))) at_fail(n, "device %s: %s", o->device, e.msg);
+    else if (compile_all(n, chip) == 0 && units_open(n) == 0 && buffers_alloc(n) == 0)
+        return n;
+    snprintf(why, why_len, "%s", n->err);
+    at_net_close(n);
+    return NULL;
+}
+
+void at_net_close(struct at_net *n)
+{
+    if (!n) return;
+    at_dwork_free(n->dwork);
+    units_close(n->layer, (size_t)n->p.L * AT_LAYER_KERNELS);
+    units_close(n->cls[0], (size_t)n->p.n_chunks);
+    units_close(n->cls[1], (size_t)n->p.n_chunks);
+    for (int k = 0; k < AT_N_KERNELS; k++) {
+        ane_surface_free(n->out[k]);
+        ane_kernel_free(n->k[k]);
+    }
+    ane_close(n->dev);
+    float *f[] = {n->x, n->x2, n->rstd1, n->rstd2, n->xn, n->x2n, n->xf, n->rstdf, n->logits,
+                  n->tmp, n->dxn, n->dy, n->dx2, n->G, n->ao, n->g, n->dq, n->dk, n->dv,
+                  n->dh1, n->dh3};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) ant_ffree(f[i]);
+    free(n->tok);
+    free(n->tgt);
+    at_scratch_free(&n->sc);
+    free(n);
+}
+
+const char *at_net_error(const struct at_net *n) { return n->err; }
+
+void at_net_stats(const struct at_net *n, struct at_stats *s)
+{
+    *s = n->st;
+    s->loss_scale = n->ls.scale;
+    s->backoffs = n->ls.backoffs;
+    s->growths = n->ls.growths;
+}

@@ -1,0 +1,240 @@
+/* ane-dynamic against the CPU backend, both through their ABI structs, on the ANE
+ * emulator with the real chip profiles of M3, M4 and M5: the same loss, every gradient
+ * tensor close, the same eval loss and logits, and a short training run whose losses
+ * follow the CPU's. Small models cover MHA and GQA, shared and separate classifiers,
+ * sequence lengths that are not powers of two, a batch shorter than seq_len (padding),
+ * dW and the classifier on the CPU, several vocabulary chunks, and a loss scale so
+ * large that fp16 overflows (the step must be redone at a smaller scale, same result).
+ *
+ * Tolerances: the emulator stores every tensor in fp16 (11-bit significand, relative
+ * rounding 2^-11 ≈ 4.9e-4 per op) and the gradients pass through ~10 rounded ops per
+ * layer, so we bound the relative L2 error of each gradient tensor (summed over layers)
+ * at 3e-2, the loss at 5e-3 relative, logits at 2e-2 of their spread. */
+#include <anetrain/backend.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/rng.h"
+#include "dispatch/chip.h"
+#include "tap.h"
+
+int ant_cpu_LTX_ant_backend_entry(const struct ant_host *host, const struct ant_backend **out);
+int ant_ane_dynamic_LTX_ant_backend_entry(const struct ant_host *host, const struct ant_backend **out);
+
+static void host_log(int level, const char *who, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    printf("# %s: ", who);
+    vprintf(fmt, ap);
+    printf("\n");
+    va_end(ap);
+}
+static const struct ant_host host = {ANT_ABI_MAJOR, ANT_ABI_MINOR, sizeof host, host_log};
+static const struct ant_backend *cpu, *ane;
+
+struct setting_list {
+    struct ant_setting_value v[8];
+};
+
+/* device = emulator plus extra key=value pairs ("dw", "cpu"; "loss_scale", "65536"). */
+static struct setting_list settings(const char *k1, const char *v1, const char *k2, const char *v2)
+{
+    struct setting_list s = {{{"device", ANT_SET_STRING, 0, 0, "emulator"}}};
+    const char *k[2] = {k1, k2}, *v[2] = {v1, v2};
+    for (int i = 0, j = 1; i < 2; i++) {
+        if (!k[i]) continue;
+        int is_str = !strcmp(k[i], "dw") || !strcmp(k[i], "classifier");
+        s.v[j++] = (struct ant_setting_value){k[i], is_str ? ANT_SET_STRING : ANT_SET_FLOAT,
+                                              atol(v[i]), atof(v[i]), v[i]};
+    }
+    return s;
+}
+
+static void *open_backend(const struct ant_backend *b, const struct ant_model_config *c,
+                          const struct ant_chip *chip, const struct ant_setting_value *sv, int B)
+{
+    struct ant_open_args a = {.size = sizeof a, .model = c, .chip = chip, .settings = sv,
+                              .max_batch = B, .threads = 1};
+    void *ctx = NULL;
+    char why[600] = "";
+    if (b->open(&host, &a, &ctx, why, sizeof why)) {
+        diag("%s: open failed: %s", b->name, why);
+        return NULL;
+    }
+    return ctx;
+}
+
+static double rel_l2(const float *a, const float *b, size_t n)
+{
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) num += (a[i] - b[i]) * (double)(a[i] - b[i]), den += (double)b[i] * b[i];
+    return den > 0 ? sqrt(num / den) : sqrt(num);
+}
+
+static const char *tensor_name[ANT_N_TENSORS] = {"tok_emb", "rms_att", "wq", "wk", "wv", "wo",
+                                                 "rms_ffn", "w1", "w2", "w3", "rms_final", "wcls"};
+
+struct model_case {
+    const char *what;
+    struct ant_model_config c;
+    int B, t;                  /* batch, tokens per sequence (t < seq_len: padding) */
+};
+
+/* One forward+backward on both backends: loss and every gradient tensor. */
+static void compare_step(const char *chip_name, const struct model_case *mc, void *ca, void *cc,
+                         const float *w, const struct ant_layout *lay, struct ant_rng *r, const char *tag)
+{
+    int n = mc->B * mc->t, V = mc->c.vocab_size;
+    int32_t *tok = malloc(n * sizeof *tok), *tgt = malloc(n * sizeof *tgt);
+    for (int i = 0; i < n; i++) tok[i] = (int32_t)rng_below(r, V), tgt[i] = (int32_t)rng_below(r, V);
+    struct ant_batch b = {mc->B, mc->t, tok, tgt};
+    float *ga = calloc(lay->total, sizeof *ga), *gc = calloc(lay->total, sizeof *gc), la = 0, lc = 0;
+    int ra = ane->train_step(ca, w, &b, ga, 0.5f, &la), rc = cpu->train_step(cc, w, &b, gc, 0.5f, &lc);
+    if (!ok(ra == 0 && rc == 0, "%s %s %s: train_step runs on both", chip_name, mc->what, tag))
+        diag("ane: %s", ane->last_error(ca));
+    ok(fabs(la - lc) <= 5e-3 * fabs(lc), "%s %s %s: loss %.5f vs cpu %.5f", chip_name, mc->what, tag, la, lc);
+    double worst = 0;
+    const char *worst_name = "";
+    for (int t = 0; t < ANT_N_TENSORS; t++) {
+        size_t sz = lay->layered[t] ? lay->per_layer[t] * mc->c.n_layers : lay->per_layer[t];
+        if (!sz) continue;
+        double e = rel_l2(ga + lay->offset[t], gc + lay->offset[t], sz);
+        if (e > worst) worst = e, worst_name = tensor_name[t];
+    }
+    ok(worst < 3e-2, "%s %s %s: every gradient tensor within 3e-2 rel L2 (worst %s %.2e)",
+       chip_name, mc->what, tag, worst_name, worst);
+    if (strstr(tag, "2^24")) {
+        struct ant_backend_stats st = {.size = sizeof st};
+        ane->stats(ca, &st);
+        ok(st.scale_backoffs > 0 && st.loss_scale < 16777216,
+           "%s %s %s: fp16 overflow halved the scale %ld times, to %g, and the step was redone",
+           chip_name, mc->what, tag, st.scale_backoffs, st.loss_scale);
+    }
+    float ea = 0, ec = 0;
+    ane->eval_loss(ca, w, &b, &ea);
+    cpu->eval_loss(cc, w, &b, &ec);
+    ok(fabs(ea - ec) <= 5e-3 * fabs(ec), "%s %s %s: eval loss %.5f vs cpu %.5f", chip_name, mc->what, tag, ea, ec);
+    float *pa = malloc(V * sizeof *pa), *pc = malloc(V * sizeof *pc);
+    ane->logits(ca, w, tok, mc->t - 1, pa);
+    cpu->logits(cc, w, tok, mc->t - 1, pc);
+    double lo = pc[0], hi = pc[0], md = 0;
+    for (int i = 0; i < V; i++) {
+        lo = pc[i] < lo ? pc[i] : lo, hi = pc[i] > hi ? pc[i] : hi;
+        md = fabs(pa[i] - pc[i]) > md ? fabs(pa[i] - pc[i]) : md;
+    }
+    ok(md <= 2e-2 * (hi - lo), "%s %s %s: logits of %d tokens within 2%% of their spread (%.2e of %.2e)",
+       chip_name, mc->what, tag, mc->t - 1, md, hi - lo);
+    free(tok), free(tgt), free(ga), free(gc), free(pa), free(pc);
+}
+
+static float *random_weights(const struct ant_model_config *c, struct ant_layout *lay, struct ant_rng *r)
+{
+    ant_layout_init(lay, c);
+    float *w = malloc(lay->total * sizeof *w);
+    for (int t = 0; t < ANT_N_TENSORS; t++) {
+        size_t sz = lay->layered[t] ? lay->per_layer[t] * c->n_layers : lay->per_layer[t];
+        for (size_t i = 0; i < sz; i++)
+            w[lay->offset[t] + i] = ant_tensor_is_norm(t) ? 1.0f + 0.1f * (float)rng_normal(r)
+                                                          : 0.08f * (float)rng_normal(r);
+    }
+    return w;
+}
+
+static void conformance(const char *chip_name, const struct model_case *mc, struct setting_list s,
+                        const char *tag)
+{
+    struct ant_chip chip;
+    struct ant_err e;
+    if (chip_from_name(chip_name, &chip, &e)) {
+        ok(0, "chip %s: %s", chip_name, e.msg);
+        return;
+    }
+    struct ant_rng r;
+    rng_seed(&r, 11);
+    struct ant_layout lay;
+    float *w = random_weights(&mc->c, &lay, &r);
+    void *ca = open_backend(ane, &mc->c, &chip, s.v, mc->B), *cc = open_backend(cpu, &mc->c, &chip, NULL, mc->B);
+    if (ok(ca && cc, "%s %s %s: both backends open", chip_name, mc->what, tag) &&
+        ok(ane->weights_changed(ca, w) == 0, "%s %s %s: weights staged", chip_name, mc->what, tag))
+        compare_step(chip_name, mc, ca, cc, w, &lay, &r, tag);
+    if (ca) ane->close(ca);
+    if (cc) cpu->close(cc);
+    free(w);
+}
+
+/* 20 steps of plain SGD on one batch from the same start: the losses must follow. */
+static void short_run(const char *chip_name, const struct model_case *mc)
+{
+    struct ant_chip chip;
+    struct ant_err e;
+    chip_from_name(chip_name, &chip, &e);
+    struct ant_rng r;
+    rng_seed(&r, 3);
+    struct ant_layout lay;
+    float *wa = random_weights(&mc->c, &lay, &r), *wc = malloc(lay.total * sizeof *wc);
+    memcpy(wc, wa, lay.total * sizeof *wc);
+    int n = mc->B * mc->t;
+    int32_t *tok = malloc(n * sizeof *tok), *tgt = malloc(n * sizeof *tgt);
+    for (int i = 0; i < n; i++) tok[i] = (int32_t)rng_below(&r, 16), tgt[i] = (tok[i] * 7 + 3) % mc->c.vocab_size;
+    struct ant_batch b = {mc->B, mc->t, tok, tgt};
+    void *ca = open_backend(ane, &mc->c, &chip, settings(NULL, NULL, NULL, NULL).v, mc->B);
+    void *cc = open_backend(cpu, &mc->c, &chip, NULL, mc->B);
+    float *ga = malloc(lay.total * sizeof *ga), *gc = malloc(lay.total * sizeof *gc);
+    double worst = 0, first = 0, last = 0;
+    int fails = !ca || !cc;
+    for (int s = 0; s < 20 && !fails; s++) {
+        float la, lc;
+        memset(ga, 0, lay.total * sizeof *ga), memset(gc, 0, lay.total * sizeof *gc);
+        fails |= ane->weights_changed(ca, wa) || ane->train_step(ca, wa, &b, ga, 1.0f, &la) ||
+                 cpu->train_step(cc, wc, &b, gc, 1.0f, &lc);
+        for (size_t i = 0; i < lay.total; i++) wa[i] -= 0.2f * ga[i], wc[i] -= 0.2f * gc[i];
+        worst = fmax(worst, fabs(la - lc));
+        if (s == 0) first = lc;
+        last = lc;
+    }
+    ok(!fails && last < 0.8 * first, "%s %s: SGD lowers the CPU loss %.3f -> %.3f", chip_name, mc->what, first, last);
+    ok(!fails && worst < 0.01 * first, "%s %s: ane-dynamic's losses follow the CPU's over 20 steps (worst gap %.4f)",
+       chip_name, mc->what, worst);
+    if (ca) ane->close(ca);
+    if (cc) cpu->close(cc);
+    free(wa), free(wc), free(ga), free(gc), free(tok), free(tgt);
+}
+
+int main(void)
+{
+    struct ant_err e;
+    if (chip_profiles_load(NULL, &e)) tap_skip_all(e.msg);
+    ant_cpu_LTX_ant_backend_entry(&host, &cpu);
+    ant_ane_dynamic_LTX_ant_backend_entry(&host, &ane);
+    static const struct model_case cases[] = {
+        {"MHA shared T32", {64, 160, 2, 4, 4, 96, 32, 1, 10000.0f, 1e-5f}, 2, 32},
+        {"GQA separate T24", {64, 128, 2, 4, 2, 80, 24, 0, 10000.0f, 1e-5f}, 2, 24},
+        {"MQA shared T20 padded to 17", {48, 96, 1, 4, 1, 64, 20, 1, 500.0f, 1e-5f}, 1, 17},
+    };
+    const char *chips[] = {"M3", "M4", "M5"};
+    for (int c = 0; c < 3; c++)
+        for (int m = 0; m < 3; m++) conformance(chips[c], &cases[m], settings(NULL, NULL, NULL, NULL), "");
+    conformance("M4", &cases[1], settings("dw", "cpu", "classifier", "cpu"), "(dW and classifier on the CPU)");
+    conformance("M4", &cases[0], settings("cls_chunk", "40", NULL, NULL), "(3 vocabulary chunks)");
+    conformance("M4", &cases[1], settings("loss_scale", "16777216", NULL, NULL), "(loss scale 2^24)");
+    short_run("M4", &cases[1]);
+    /* the M1/M2 profiles and a machine without an ANE are refused by the probe */
+    struct ant_chip m1, none;
+    int prio = 0;
+    const char *why = "";
+    chip_from_name("M1", &m1, &e);
+    chip_from_name("none", &none, &e);
+    int rc = ane->probe(&host, &m1, &prio, &why);
+    ok(rc < 0 && strstr(why, "ane-fp16io"), "M1 is refused: %s", why);
+    rc = ane->probe(&host, &none, &prio, &why);
+    ok(rc < 0 && strstr(why, "emulator"), "no Neural Engine is refused: %s", why);
+    struct ant_chip m4;
+    chip_from_name("M4", &m4, &e);
+    rc = ane->probe(&host, &m4, &prio, &why);
+    ok(rc == 0 && prio < 10, "a forced M4 is accepted below cpu's priority 10 (%d): auto never picks the emulator", prio);
+    return tap_done();
+}
