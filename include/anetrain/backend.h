@@ -22,7 +22,7 @@
 #include <anetrain/model.h>
 
 #define ANT_ABI_MAJOR 1
-#define ANT_ABI_MINOR 0
+#define ANT_ABI_MINOR 1
 
 enum ant_log_level { ANT_LOG_ERROR, ANT_LOG_WARN, ANT_LOG_INFO, ANT_LOG_DEBUG };
 
@@ -112,6 +112,15 @@ struct ant_backend_stats {
     double forward_ms, backward_ms, compile_ms, other_ms;
     long compiles, evals;
     double flops;             /* floating-point operations done so far */
+    /* since ABI 1.1: accelerator figures (0 where they do not apply) */
+    double device_flops;      /* the part of flops that ran on the accelerator */
+    double staged_bytes;      /* bytes written into device memory (weights, activations) */
+    long kernels;             /* device programs built */
+    long steps;               /* train_step calls that succeeded */
+    double modelled_device_ms;   /* device time modelled from the chip profile, not measured */
+    double loss_scale;        /* current fp16 loss scale */
+    long scale_backoffs;      /* steps redone at a halved loss scale */
+    double cpu_wait_ms;       /* time spent waiting for the backend's own CPU work */
 };
 
 struct ant_backend {

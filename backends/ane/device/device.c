@@ -197,6 +197,9 @@ static int span_ok(const struct ane_surface *s, size_t off, size_t n, struct ant
     return 0;
 }
 
+void *ane_surface_lock(struct ane_surface *s, int read_only) { return s->d->impl->lock(s, read_only); }
+void ane_surface_unlock(struct ane_surface *s, int read_only) { s->d->impl->unlock(s, read_only); }
+
 int ane_surface_write(struct ane_surface *s, size_t off, const void *src, size_t n, struct ant_err *e)
 {
     if (span_ok(s, off, n, e)) return -1;

@@ -56,6 +56,10 @@ void ane_surface_free(struct ane_surface *s);
 size_t ane_surface_size(const struct ane_surface *s);
 int ane_surface_write(struct ane_surface *s, size_t off, const void *src, size_t n, struct ant_err *e);
 int ane_surface_read(struct ane_surface *s, size_t off, void *dst, size_t n, struct ant_err *e);
+/* The surface's memory for CPU access between lock and unlock (§2.3: lock only around
+ * CPU access, never across an evaluation). */
+void *ane_surface_lock(struct ane_surface *s, int read_only);
+void ane_surface_unlock(struct ane_surface *s, int read_only);
 /* n floats at element offset off, stored as dt (fp16: RNE, §2.5) / read back. */
 int ane_surface_put(struct ane_surface *s, enum mil_dtype dt, size_t off, const float *src,
                     size_t n, struct ant_err *e);
