@@ -28,3 +28,7 @@ tests_test_ane_dynamic_SOURCES = tests/test_ane_dynamic.c core/base/rng.c core/b
 nodist_tests_test_ane_dynamic_SOURCES = core/dispatch/chips_cfg.c core/config/presets.c
 tests_test_ane_dynamic_LDADD = backends/builtin/ant_ane_dynamic.la backends/builtin/ant_cpu.la \
 	$(OPENBLAS_LIBS) $(LIBCONFIG_LIBS) $(PTHREAD_LIBS) -lm
+
+# Faults injected into the emulated device through the real trainer (tests/tap.sh).
+TESTS += tests/test_ane_fallback.sh
+EXTRA_DIST += tests/test_ane_fallback.sh

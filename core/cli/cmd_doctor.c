@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "cli/inspect.h"
+#include "dispatch/dispatch.h"
 #include "dispatch/selftest.h"
 
 static const char usage[] =
@@ -50,6 +51,7 @@ int cmd_doctor(int argc, char **argv)
         printf("  %-16s %s: loss %.6f (ref %.6f, rel err %.2e), grad rel err %.2e vs %s\n",
                m->name, r.pass ? "ok" : "MISMATCH", r.loss, r.loss_ref, r.loss_err, r.grad_err,
                r.against);
+        dispatch_print_device(&r.stats, stdout);
         failed += !r.pass;
     }
     inspect_close(&in);

@@ -3,6 +3,7 @@
 #include <config.h>
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -425,6 +426,21 @@ void dispatch_stats(const struct ant_dispatch *d, struct ant_backend_stats *out)
     }
 }
 
+void dispatch_print_device(const struct ant_backend_stats *st, FILE *out)
+{
+    if (st->size < offsetof(struct ant_backend_stats, cpu_wait_ms) + sizeof st->cpu_wait_ms ||
+        st->kernels == 0)
+        return;
+    double steps = st->steps > 0 ? (double)st->steps : 1;
+    fprintf(out, "    device: %ld kernels (%ld compiles, %.0f ms), %.1f evals/step, "
+            "%.2f MB staged/step, %.1f%% of the FLOPs on the device\n", st->kernels,
+            st->compiles, st->compile_ms, st->evals / steps, st->staged_bytes / steps / 1e6,
+            st->flops > 0 ? 100 * st->device_flops / st->flops : 0);
+    fprintf(out, "    device time %.1f ms/step (modelled from the chip profile, not measured); "
+            "loss scale %g, %ld steps redone after overflow; CPU work waited on %.1f ms\n",
+            st->modelled_device_ms / steps, st->loss_scale, st->scale_backoffs, st->cpu_wait_ms);
+}
+
 void dispatch_report(const struct ant_dispatch *d, FILE *out)
 {
     char text[400];
@@ -446,6 +462,7 @@ void dispatch_report(const struct ant_dispatch *d, FILE *out)
                     "%.3g GFLOP", st.forward_ms, st.backward_ms, st.compile_ms, st.compiles,
                     st.evals, st.flops / 1e9);
         fputc('\n', out);
+        dispatch_print_device(&st, out);
     }
 }
 

@@ -52,6 +52,9 @@ const struct ant_chip *dispatch_chip(const struct ant_dispatch *d);
 void dispatch_set_step(struct ant_dispatch *d, long step);
 /* Counters summed over every backend used so far. */
 void dispatch_stats(const struct ant_dispatch *d, struct ant_backend_stats *out);
+/* The accelerator figures of a backend's counters (ABI 1.1), two indented lines;
+ * nothing for a backend without kernels. */
+void dispatch_print_device(const struct ant_backend_stats *st, FILE *out);
 /* Backend used, chain, switches with causes, per-backend time and counters. */
 void dispatch_report(const struct ant_dispatch *d, FILE *out);
 void dispatch_close(struct ant_dispatch *d);

@@ -1,6 +1,7 @@
 /* Choosing the backend chain (DESIGN.md "Selection"):
  *   auto  -> the backends whose probe accepts the chip, highest priority first, with the
- *            chip profile's `backends` list ordering the ones it names: an unlisted
+ *            chip profile's `backends` list ordering the ones it names (those ranking
+ *            below cpu only run when named); an unlisted
  *            module goes just before the first listed, accepting backend of lower
  *            priority (ties: the listed one first). A "*" in the list pins every
  *            unlisted module there instead. The chain ends at cpu;
@@ -86,6 +87,12 @@ static void auto_chain(const struct ant_registry *r, const struct ant_chip *chip
             continue;
         }
         int idx = registry_find(r, pref[k]);
+        /* A backend ranking itself below cpu runs only when named (an emulated device
+         * on a forced chip): the profile's order does not promote it. */
+        int cpu = registry_find(r, "cpu");
+        if (idx >= 0 && cpu >= 0 && idx != cpu && r->mods[idx].usable &&
+            r->mods[idx].priority < r->mods[cpu].priority)
+            continue;
         /* Unlisted modules that outrank this accepting backend go before it. */
         if (!pinned && idx >= 0 && r->mods[idx].usable)
             push_rest(r, o, pref, n_pref, idx, chain, n);

@@ -115,6 +115,8 @@ int selftest_run(const struct ant_registry *reg, int idx, int ref, const struct 
         st_step(&run, w, &b, g, &loss, out->err, sizeof out->err) < 0)
         goto done;
     out->loss = loss;
+    out->stats.size = sizeof out->stats;
+    if (!run.m->b->stats || run.m->b->stats(run.ctx, &out->stats)) out->stats.size = 0;
     if (idx == ref || ref < 0) {
         out->against = "finite differences";
         out->loss_ref = loss;

@@ -12,6 +12,7 @@ struct selftest_result {
                                 relative error for the CPU */
     const char *against;     /* "cpu" or "finite differences" */
     int pass;                /* errors within fp16 tolerances */
+    struct ant_backend_stats stats;   /* the backend's counters after the test step */
     char err[300];           /* why it could not run */
 };
 

@@ -1,5 +1,9 @@
 /* The emulator implementation of the device interface: surfaces are plain memory,
- * a compiled program is an emu_kernel, evaluation copies the surfaces in and out. */
+ * a compiled program is an emu_kernel, evaluation copies the surfaces in and out.
+ *
+ * Fault injection, for testing what the layers above do when the device fails:
+ * ANETRAIN_EMU_FAULT="compile:N" fails the process's Nth compile, "eval:N" its Nth
+ * evaluation, "nan:N" makes the Nth evaluation's output NaN. */
 #include "ane/device/device_impl.h"
 
 #include <stdlib.h>
@@ -8,11 +12,30 @@
 #include "ane/emu/emu.h"
 #include "ane/base/fp16.h"
 
+/* 1 when this call is the one ANETRAIN_EMU_FAULT names for `what`. */
+static int fault_now(const char *what)
+{
+    static long counts[3];
+    static const char *kinds[3] = {"compile", "eval", "nan"};
+    const char *f = getenv("ANETRAIN_EMU_FAULT");
+    for (int i = 0; i < 3; i++) {
+        size_t n = strlen(kinds[i]);
+        if (strcmp(what, kinds[i])) continue;
+        long nth = f && !strncmp(f, kinds[i], n) && f[n] == ':' ? atol(f + n + 1) : 0;
+        return ++counts[i] == nth;
+    }
+    return 0;
+}
+
 static int emu_dev_compile(struct ane_device *d, struct ane_prog *pg, const char *mil, size_t len,
                            const struct ane_weights *w, struct mil_prog *p, int *compiled,
                            struct ant_err *e)
 {
     *compiled = 1;
+    if (fault_now("compile")) {
+        mil_prog_free(p);
+        return ant_errf(e, "injected compile failure (ANETRAIN_EMU_FAULT)");
+    }
     return (pg->impl = emu_compile(p, e)) ? 0 : -1;
 }
 
@@ -42,12 +65,15 @@ static int emu_eval(struct ane_request *r, struct ant_err *e)
         if (io->type.dt == MIL_FP16) fp16_decode(emu_input(k, i), r->in[i]->impl, n);
         else memcpy(emu_input(k, i), r->in[i]->impl, n * sizeof(float));
     }
+    if (fault_now("eval")) return ant_errf(e, "injected evaluation failure (ANETRAIN_EMU_FAULT)");
     if (emu_run(k, e)) return -1;
+    int poison = fault_now("nan");
     for (int i = 0; i < r->n_out; i++) {
         const struct ane_io *io = &pg->io[1][i];
         size_t n = (size_t)mil_elems(&io->type);
         if (io->type.dt == MIL_FP16) fp16_encode(r->out[i]->impl, emu_output(k, i), n);
         else memcpy(r->out[i]->impl, emu_output(k, i), n * sizeof(float));
+        if (poison && io->type.dt == MIL_FP16) ((uint16_t *)r->out[i]->impl)[0] = 0x7e00;
     }
     return 0;
 }
