@@ -45,6 +45,11 @@ int main(int argc, char **argv)
     for (int i = 0; i < 64; i++) W[i] = (float)i / 64;
     uint64_t off;
     blob_add_f32(weights_blob(&w, "w.bin", &e), W, 64, &off, &e);   /* [8,8]: one chunk at 64 */
+    int8_t Q[64];
+    for (int i = 0; i < 64; i++) Q[i] = (int8_t)(i - 32);
+    struct ane_blob *b8 = weights_blob(&w, "w8.bin", &e);   /* two int8 chunks: at 64 and 192 */
+    ok(!blob_add_i8(b8, Q, 64, &off, &e) && off == 64 && !blob_add_i8(b8, Q, 64, &off, &e) && off == 192,
+       "int8 chunks of 64 values at offsets 64 and 64 + 64 + 64 (§4 multi-chunk layout)");
 
     char line[512];
     while (fgets(line, sizeof line, f)) {

@@ -1,5 +1,6 @@
 /* `anetrain mil check|run` (ane_mil_main) with the real chip profiles, on files in a
  * mkdtemp folder: a built program and its blob written out, raw fp16 in and out. */
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -17,6 +18,106 @@ static void write_file(const char *path, const void *p, size_t n)
     FILE *f = fopen(path, "wb");
     fwrite(p, 1, n, f);
     fclose(f);
+}
+
+/* Run with stderr sent to path; its text (up to n-1 bytes) into buf. */
+static int run_stderr(const char *path, char *buf, size_t n, int argc, const char **argv)
+{
+    fflush(stderr);
+    int saved = dup(2), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, 2);
+    close(fd);
+    int rc = run_argv(argc, argv);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    FILE *f = fopen(path, "rb");
+    size_t k = f ? fread(buf, 1, n - 1, f) : 0;
+    if (f) fclose(f);
+    buf[k] = 0;
+    remove(path);
+    return rc;
+}
+
+static double rne(double v)
+{
+    double f = floor(v), d = v - f;
+    return d > 0.5 ? f + 1 : d < 0.5 ? f : (fmod(f, 2) == 0 ? f : f + 1);
+}
+
+/* tests/mil/w8a8.mil (§8.3's chain: int8 weights by constexpr_affine_dequantize, conv,
+ * quantize, dequantize, conv) through `mil run`, and `mil check` of the SDPA programs.
+ * Inputs are multiples of 1/8 and weights q/8 with |q| <= 8, so every sum is exact in
+ * fp32 and the first conv exact in fp16: the float64 reference rounds once, at the
+ * end, and the quantizer's ties and clamps are met exactly. */
+static void test_w8a8(const char *dir)
+{
+    enum { C = 8, S = 16 };
+    const char *src = getenv("ANETRAIN_SRCDIR");
+    char prog[1200], sdpa[1200], sdpa_v[1200], wdir[1200], blob[1300], in[1200], out[1200], err[1200];
+    snprintf(prog, sizeof prog, "%s/tests/mil/w8a8.mil", src ? src : ".");
+    snprintf(sdpa, sizeof sdpa, "%s/tests/mil/sdpa_mask.mil", src ? src : ".");
+    snprintf(sdpa_v, sizeof sdpa_v, "%s/tests/mil/sdpa_verbose.mil", src ? src : ".");
+    snprintf(wdir, sizeof wdir, "%s/weights", dir);
+    snprintf(blob, sizeof blob, "%s/w8.bin", wdir);
+    snprintf(in, sizeof in, "%s/x.bin", dir);
+    snprintf(out, sizeof out, "%s/y.bin", dir);
+    snprintf(err, sizeof err, "%s/stderr.txt", dir);
+    struct ant_rng r;
+    struct ant_err e;
+    rng_seed(&r, 88);
+    int8_t Q[2][C * C];
+    float x[C * S], y[C * S];
+    uint16_t xh[C * S], yh[C * S];
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < C * C; i++) Q[k][i] = (int8_t)((int)rng_below(&r, 17) - 8);
+    for (int i = 0; i < C * S; i++) x[i] = (float)((int)rng_below(&r, 33) - 16) / 8;
+    struct ane_weights w;
+    weights_init(&w);
+    struct ane_blob *b = weights_blob(&w, "w8.bin", &e);
+    uint64_t off[2];
+    ok(b && !blob_add_i8(b, Q[0], C * C, &off[0], &e) && !blob_add_i8(b, Q[1], C * C, &off[1], &e) &&
+       off[0] == 64 && off[1] == 192, "int8 blob: chunks at 64 and 192, as w8a8.mil names them");
+    mkdir(wdir, 0700);
+    write_file(blob, b->data, b->size);
+    fp16_encode(xh, x, C * S);
+    write_file(in, xh, sizeof xh);
+    ok(run("mil", "check", prog, "--chip", "M4", "--weights", dir, NULL) == 0, "mil check w8a8.mil on M4 passes");
+    ok(run("mil", "check", prog, "--chip", "M1", NULL) == 1, "mil check w8a8.mil on M1 fails (program 1.3)");
+    ok(run("mil", "run", prog, "--chip", "M4", "--weights", dir, "--in", in, "--out", out, NULL) == 0,
+       "mil run w8a8.mil on the emulator");
+    FILE *f = fopen(out, "rb");
+    size_t got = f ? fread(yh, 1, sizeof yh + 1, f) : 0;
+    if (f) fclose(f);
+    fp16_decode(y, yh, C * S);
+    int bad = 0, ties = 0, clamps = 0;
+    for (int o = 0; o < C; o++)
+        for (int s = 0; s < S; s++) {
+            double acc = 0;
+            for (int c = 0; c < C; c++) {
+                double c0 = 0;
+                for (int k = 0; k < C; k++) c0 += Q[0][c * C + k] / 8.0 * x[k * S + s];
+                double v = c0 / 0.03125, q = rne(v);
+                ties += v - floor(v) == 0.5;
+                clamps += q < -128 || q > 127;
+                q = q < -128 ? -128 : q > 127 ? 127 : q;
+                acc += Q[1][o * C + c] / 8.0 * (q * 0.03125);
+            }
+            bad += y[o * S + s] != fp16_round((float)acc);
+        }
+    ok(got == sizeof yh && bad == 0 && ties > 0 && clamps > 0,
+       "w8a8 output = float64 conv(dequant(clamp(rne(conv(x)/s)))) exactly (%d bad; %d ties, %d clamps met)",
+       bad, ties / C, clamps / C);
+    char msg[4096];
+    const char *argv_check[] = {"mil", "check", sdpa, "--chip", "M4", NULL};
+    int rc = run_stderr(err, msg, sizeof msg, 5, argv_check);
+    ok(rc == 0 && strstr(msg, "sdpa_mask.mil:6:") &&
+       strstr(msg, "attn_mask is ignored on the ANE, so the result is not causal"),
+       "mil check sdpa_mask.mil on M4 passes and warns that the mask is ignored: %.200s", msg);
+    ok(run("mil", "check", sdpa_v, "--chip", "M1", NULL) == 1, "mil check of SDPA on M1 fails (its profile)");
+    remove(blob), remove(in), remove(out);
+    rmdir(wdir);
+    weights_free(&w);
 }
 
 int main(void)
@@ -79,6 +180,7 @@ int main(void)
        "an input file of the wrong size refused");
     ok(run("mil", "run", path[0], "--chip", "M4", "--in", path[2], "--out", path[3], NULL) == 1,
        "a BLOBFILE without --weights refused");
+    test_w8a8(dir);
     for (int i = 0; i < 4; i++) remove(path[i]);
     snprintf(path[1], sizeof path[1], "%s/weights", dir);
     rmdir(path[1]);

@@ -19,15 +19,16 @@ static const struct {
     int verbose, fp16_io, cast, align, min_bytes, budget;
     double tflops;
     const char *first;   /* first backend of the preference order */
+    int sdpa;            /* §7.1: scaled_dot_product_attention fails on M1/M2 */
 } want[] = {
-    {"M1", 1, 1, "1.0", "ios16", 1, 1, 0, 256, 2048, 100, 11.0, "ane-fp16io"},
-    {"M1 Ultra", 1, 1, "1.0", "ios16", 1, 1, 0, 256, 2048, 100, 22.0, "ane-fp16io"},
-    {"M2 Max", 2, 1, "1.0", "ios16", 1, 1, 0, 256, 2048, 100, 15.8, "ane-fp16io"},
-    {"M3 Pro", 3, 1, "1.3", "ios18", 0, 0, 1, 128, 49152, 100, 15.8, "ane-dynamic"},
-    {"M4", 4, 1, "1.3", "ios18", 0, 0, 1, 128, 49152, 100, 18.6, "ane-dynamic"},
-    {"M5", 5, 1, "1.3", "ios18", 0, 0, 1, 128, 49152, 100, 19.0, "ane-dynamic"},
-    {"unknown Apple", 0, 1, "1.0", "ios16", 1, 1, 0, 256, 49152, 100, 19.0, "ane-fp16io"},
-    {"none", -1, 0, "1.0", "ios16", 1, 1, 0, 256, 49152, 100, 0.0, "cpu"},
+    {"M1", 1, 1, "1.0", "ios16", 1, 1, 0, 256, 2048, 100, 11.0, "ane-fp16io", 0},
+    {"M1 Ultra", 1, 1, "1.0", "ios16", 1, 1, 0, 256, 2048, 100, 22.0, "ane-fp16io", 0},
+    {"M2 Max", 2, 1, "1.0", "ios16", 1, 1, 0, 256, 2048, 100, 15.8, "ane-fp16io", 0},
+    {"M3 Pro", 3, 1, "1.3", "ios18", 0, 0, 1, 128, 49152, 100, 15.8, "ane-dynamic", 1},
+    {"M4", 4, 1, "1.3", "ios18", 0, 0, 1, 128, 49152, 100, 18.6, "ane-dynamic", 1},
+    {"M5", 5, 1, "1.3", "ios18", 0, 0, 1, 128, 49152, 100, 19.0, "ane-dynamic", 1},
+    {"unknown Apple", 0, 1, "1.0", "ios16", 1, 1, 0, 256, 49152, 100, 19.0, "ane-fp16io", 0},
+    {"none", -1, 0, "1.0", "ios16", 1, 1, 0, 256, 49152, 100, 0.0, "cpu", 0},
 };
 
 static void check_profile(const struct ant_chip *c, int i)
@@ -38,7 +39,8 @@ static void check_profile(const struct ant_chip *c, int i)
                c->has_ane == want[i].has_ane && !strcmp(c->mil_program, want[i].program) &&
                !strcmp(c->mil_target, want[i].target) &&
                c->mil_verbose_scalars == want[i].verbose && c->fp16_io == want[i].fp16_io &&
-               c->allows_cast == want[i].cast && c->surface_align == want[i].align &&
+               c->allows_cast == want[i].cast && c->allows_sdpa == want[i].sdpa &&
+               c->surface_align == want[i].align &&
                c->surface_min_bytes == want[i].min_bytes && c->compile_budget == want[i].budget &&
                c->peak_tflops == want[i].tflops && n > 0 && !strcmp(pref[0], want[i].first) &&
                c->size == sizeof *c && c->cpu_features != NULL;
@@ -121,12 +123,14 @@ int main(void)
     ok(chip_profiles_load(user, &e) == 0, "user file loads (%s)", e.msg);
     const char *const *pref;
     ok(chip_from_name("M4 Pro", &c, &e) == 0 && c.compile_budget == 80 &&
-       c.surface_min_bytes == 49152 && chip_preference(&c, &pref) == 2 && !strcmp(pref[0], "*"),
+       c.surface_min_bytes == 49152 && c.allows_sdpa == 1 && chip_preference(&c, &pref) == 2 &&
+       !strcmp(pref[0], "*"),
        "user file overrides M4's budget and order, keeps the rest");
     ok(!strcmp(before.mil_target, "ios18") && before.compile_budget == 100,
        "an ant_chip filled before the reload is intact");
     ok(chip_from_name("M6", &c, &e) == 0 && c.family == 6 && !strcmp(c.mil_program, "1.5") &&
-       c.peak_tflops == 30.0, "user file adds M6");
+       c.peak_tflops == 30.0 && c.allows_sdpa == 0,
+       "user file adds M6; allows_sdpa, optional and not given, is false");
     ok(strstr(chip_profiles_source(), user) != NULL, "source names the user file: %s",
        chip_profiles_source());
 

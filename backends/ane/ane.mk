@@ -41,7 +41,7 @@ ane_test_ldadd = backends/libane.la $(OPENBLAS_LIBS) -lm
 ane_test_core = core/base/util.c core/base/xxh64.c core/base/rng.c
 ane_tests = tests/test_ane_fp16 tests/test_ane_fp16_simd tests/test_ane_blob tests/test_ane_mil tests/test_ane_parse \
 	tests/test_ane_ops tests/test_ane_layers tests/test_ane_device tests/test_ane_apple_logic \
-	tests/test_ane_tool
+	tests/test_ane_tool tests/test_ane_quant
 check_PROGRAMS += $(ane_tests)
 TESTS += $(ane_tests)
 tests_test_ane_fp16_SOURCES = tests/test_ane_fp16.c $(ane_test_core)
@@ -56,6 +56,8 @@ tests_test_ane_parse_SOURCES = tests/test_ane_parse.c tests/test_ane_util.h $(an
 tests_test_ane_parse_LDADD = $(ane_test_ldadd)
 tests_test_ane_ops_SOURCES = tests/test_ane_ops.c tests/test_ane_util.h $(ane_test_core)
 tests_test_ane_ops_LDADD = $(ane_test_ldadd)
+tests_test_ane_quant_SOURCES = tests/test_ane_quant.c tests/test_ane_util.h $(ane_test_core)
+tests_test_ane_quant_LDADD = $(ane_test_ldadd)
 tests_test_ane_layers_SOURCES = tests/test_ane_layers.c tests/test_ane_util.h $(ane_test_core)
 tests_test_ane_layers_LDADD = backends/libantops.la $(ane_test_ldadd)
 tests_test_ane_device_SOURCES = tests/test_ane_device.c tests/test_ane_util.h $(ane_test_core)
@@ -83,7 +85,10 @@ ane_mil_corpus = \
 	tests/mil/trailing_garbage.mil tests/mil/truncated.mil \
 	tests/mil/undefined_var.mil tests/mil/unknown_op.mil \
 	tests/mil/unterminated_string.mil tests/mil/valid.mil \
-	tests/mil/valid_verbose.mil tests/mil/wrong_literal_count.mil
+	tests/mil/valid_verbose.mil tests/mil/wrong_literal_count.mil \
+	tests/mil/w8a8.mil tests/mil/sdpa_mask.mil tests/mil/sdpa_verbose.mil \
+	tests/mil/bare_bools.mil tests/mil/int8_output.mil tests/mil/constexpr_in_call.mil \
+	tests/mil/quant_vector_scale.mil tests/mil/dequant_fp16_input.mil
 EXTRA_DIST += tests/mil/corpus.txt $(ane_mil_corpus)
 
 # Emulator speed against the CPU work (prints figures, never fails on time); built on

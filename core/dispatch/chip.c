@@ -139,9 +139,10 @@ void chip_print(const struct ant_chip *c, FILE *out)
     fprintf(out, "  family: %d  variant: %s  neural engine: %s\n", c->family,
             *c->variant ? c->variant : "-", c->has_ane ? "yes" : "no");
     fprintf(out, "  cpu features: %s\n", c->cpu_features ? c->cpu_features : "");
-    fprintf(out, "  profile: MIL program(%s) <%s> %s scalars; %s surfaces, cast %s\n",
+    fprintf(out, "  profile: MIL program(%s) <%s> %s scalars; %s surfaces, cast %s, sdpa %s\n",
             c->mil_program, c->mil_target, c->mil_verbose_scalars ? "verbose" : "shorthand",
-            c->fp16_io ? "fp16" : "fp32", c->allows_cast ? "allowed" : "unsupported");
+            c->fp16_io ? "fp16" : "fp32", c->allows_cast ? "allowed" : "unsupported",
+            c->allows_sdpa ? "allowed" : "unsupported");
     fprintf(out, "  surfaces: align %d B, min %d B; compile budget %d; peak %.1f fp16 TFLOPS\n",
             c->surface_align, c->surface_min_bytes, c->compile_budget, c->peak_tflops);
     fprintf(out, "  preference:");

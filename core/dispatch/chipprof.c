@@ -19,11 +19,13 @@ extern const char ant_chips_cfg_text[];   /* configs/chips.cfg, generated chips_
 enum {
     K_BACKENDS = 1 << 0, K_PROGRAM = 1 << 1, K_TARGET = 1 << 2, K_VERBOSE = 1 << 3,
     K_FP16IO = 1 << 4, K_CAST = 1 << 5, K_ALIGN = 1 << 6, K_MIN = 1 << 7, K_BUDGET = 1 << 8,
-    K_TFLOPS = 1 << 9, K_ALL = (1 << 10) - 1
+    K_TFLOPS = 1 << 9, K_SDPA = 1 << 10, K_ALL = (1 << 11) - 1,
+    K_OPTIONAL = K_SDPA   /* may be missing from a family entry: then false */
 };
 static const char *const key_names[] = {
     "backends", "mil_program", "mil_target", "mil_verbose_scalars", "fp16_io",
     "allows_cast", "surface_align", "surface_min_bytes", "compile_budget", "peak_tflops",
+    "allows_sdpa",
 };
 
 #define PROF_MAX 64
@@ -98,11 +100,10 @@ static int take_key(struct chip_profile *p, config_setting_t *s, const char *whe
         if (!(*dst = chipprof_intern(v))) return ant_errf(e, "%s: chip profiles too large", where);
         break;
     }
-    case K_VERBOSE: case K_FP16IO: case K_CAST:
+    case K_VERBOSE: case K_FP16IO: case K_CAST: case K_SDPA:
         if (t != CONFIG_TYPE_BOOL) { want = "true or false"; break; }
         *(k == 3 ? &p->chip.mil_verbose_scalars : k == 4 ? &p->chip.fp16_io
-                                                         : &p->chip.allows_cast) =
-            config_setting_get_bool(s);
+          : k == 5 ? &p->chip.allows_cast : &p->chip.allows_sdpa) = config_setting_get_bool(s);
         break;
     case K_ALIGN: case K_MIN: case K_BUDGET: {
         long long v = config_setting_get_int64(s);
@@ -253,7 +254,7 @@ int chipprof_resolve(const char *family_name, const char *full_name, struct ant_
     const struct chip_profile *base = find(family_name);
     if (!base) return ant_errf(e, "%s: no chip profile named '%s'", source, family_name);
     for (int k = 0; k < (int)(sizeof key_names / sizeof key_names[0]); k++)
-        if (!(base->set & (1 << k)))
+        if (!(base->set & (1 << k)) && !(K_OPTIONAL & (1 << k)))
             return ant_errf(e, "%s: chip profile '%s' lacks key '%s'", source, family_name,
                             key_names[k]);
     struct ant_chip c = base->chip;
@@ -268,6 +269,7 @@ int chipprof_resolve(const char *family_name, const char *full_name, struct ant_
         if (v->set & K_MIN) c.surface_min_bytes = v->chip.surface_min_bytes;
         if (v->set & K_BUDGET) c.compile_budget = v->chip.compile_budget;
         if (v->set & K_TFLOPS) c.peak_tflops = v->chip.peak_tflops;
+        if (v->set & K_SDPA) c.allows_sdpa = v->chip.allows_sdpa;
     }
     out->mil_program = c.mil_program;
     out->mil_target = c.mil_target;
@@ -278,6 +280,7 @@ int chipprof_resolve(const char *family_name, const char *full_name, struct ant_
     out->surface_min_bytes = c.surface_min_bytes;
     out->compile_budget = c.compile_budget;
     out->peak_tflops = c.peak_tflops;
+    out->allows_sdpa = c.allows_sdpa;
     return 0;
 }
 

@@ -46,6 +46,8 @@ struct ant_chip {
     int surface_min_bytes;
     int compile_budget;        /* compiles per process before the device fails */
     double peak_tflops;        /* fp16, for utilisation figures */
+    /* ABI 1.1 */
+    int allows_sdpa;           /* the scaled_dot_product_attention op compiles */
 };
 
 enum ant_setting_type { ANT_SET_INT, ANT_SET_FLOAT, ANT_SET_BOOL, ANT_SET_STRING };

@@ -144,6 +144,15 @@ int blob_add_fp16(struct ane_blob *b, const uint16_t *src, size_t n, uint64_t *o
     return 0;
 }
 
+int blob_add_i8(struct ane_blob *b, const int8_t *src, size_t n, uint64_t *offset,
+                struct ant_err *e)
+{
+    uint8_t *d = new_chunk(b, n, offset, e);
+    if (!d) return -1;
+    memcpy(d, src, n);
+    return 0;
+}
+
 int blob_chunk(const struct ane_blob *b, uint64_t offset, size_t bytes,
                const uint8_t **data, struct ant_err *e)
 {

@@ -2,7 +2,7 @@
  * them that one compile takes (the weights dictionary of §1.4).
  *
  * A blob is a 64-byte file header followed by chunks; each chunk is a 64-byte header
- * and fp16 (or fp32) data. A MIL BLOBFILE constant names the blob by its key
+ * and fp16 (or fp32, or int8) data. A MIL BLOBFILE constant names the blob by its key
  * "@model_path/weights/<file>" and the chunk by the offset of its header. */
 #ifndef ANE_BLOB_H
 #define ANE_BLOB_H
@@ -45,6 +45,10 @@ int blob_add_f32(struct ane_blob *b, const float *src, size_t n, uint64_t *offse
                  struct ant_err *e);
 int blob_add_fp16(struct ane_blob *b, const uint16_t *src, size_t n, uint64_t *offset,
                   struct ant_err *e);
+/* A chunk of n int8 values, one byte each (§4 "int8 blobs"), for the quantized_data
+ * of constexpr_affine_dequantize. */
+int blob_add_i8(struct ane_blob *b, const int8_t *src, size_t n, uint64_t *offset,
+                struct ant_err *e);
 
 /* Locate the data of a chunk for a BLOBFILE reference that declares `bytes` of data:
  * checks that the chunk header at `offset` is inside the blob and carries the magic,

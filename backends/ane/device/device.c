@@ -106,6 +106,7 @@ struct ane_kernel *ane_compile(struct ane_device *d, const char *mil, size_t len
         }
     struct mil_prog *p = mil_load(mil, len, name ? name : "<mil>", d->chip, w, e);
     if (!p) return NULL;
+    mil_log_warnings(p);
     int budget = d->chip->compile_budget;
     if (budget > 0 && g_compiles >= budget) {
         mil_prog_free(p);

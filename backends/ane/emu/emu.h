@@ -48,5 +48,22 @@ void emu_slice(const float *x, const struct mil_type *t, const int *begin, float
                const struct mil_type *to);
 void emu_concat(const float *const *v, const struct mil_type *const *tv, int n, int axis,
                 int interleave, float *out);
+/* softmax(q kᵀ / sqrt(E)) v per leading index: q [.., L, E], k [.., S, E], v [.., S, EV]
+ * -> out [.., L, EV]. Modelled as the ANE's own layers: the scaled scores and the
+ * probabilities are stored as fp16, both products accumulate in fp32. No mask: the
+ * device ignores attn_mask (§3.5, §12.4). scratch holds L*S floats. */
+void emu_sdpa(const float *q, const struct mil_type *tq, const float *k, const struct mil_type *tk,
+              const float *v, const struct mil_type *tv, float *out, float *scratch);
+size_t emu_sdpa_scratch(const struct mil_type *tq, const struct mil_type *tk);
+/* Affine quantization parameters: scale (fp16 values) and zero point (int8 values),
+ * each 1 value or one per index of axis. */
+struct emu_qparams {
+    const float *scale, *zp;   /* zp NULL: 0 */
+    int n_scale, n_zp, axis;
+};
+/* int8 values (as floats) = clamp(round_half_even(x / scale) + zp, -128, 127). */
+void emu_quantize(const float *x, const struct mil_type *t, const struct emu_qparams *q, float *out);
+/* fp16((x - zp) * scale), rounded here. */
+void emu_dequantize(const float *x, const struct mil_type *t, const struct emu_qparams *q, float *out);
 
 #endif

@@ -10,7 +10,7 @@
 struct emu_kernel {
     struct mil_prog *p;
     float **buf;         /* [n_var]: NULL for parameters (ints, bools, strings) */
-    float *scratch;      /* im2col columns of the largest general conv */
+    float *scratch;      /* im2col columns of the largest general conv, or SDPA scores */
 };
 
 const struct mil_prog *emu_prog(const struct emu_kernel *k) { return k->p; }
@@ -27,10 +27,11 @@ void emu_free(struct emu_kernel *k)
     free(k);
 }
 
-static int is_float(enum mil_dtype dt) { return dt == MIL_FP16 || dt == MIL_FP32; }
+/* Tensors the emulator holds in floats: int8 ones hold integer values. */
+static int is_float(enum mil_dtype dt) { return dt == MIL_FP16 || dt == MIL_FP32 || dt == MIL_INT8; }
 
-/* A constant's values as the ANE holds them: fp16 (or fp32) from the blob or the
- * inline literal. */
+/* A constant's values as the ANE holds them: fp16 (or fp32, or int8) from the blob or
+ * the inline literal. */
 static void load_const(const struct mil_var *v, float *d)
 {
     size_t n = (size_t)mil_elems(&v->type);
@@ -38,7 +39,9 @@ static void load_const(const struct mil_var *v, float *d)
     if (c->blob_path) {
         const uint8_t *b = c->blob_data;
         for (size_t i = 0; i < n; i++) {
-            if (v->type.dt == MIL_FP16) {
+            if (v->type.dt == MIL_INT8) {
+                d[i] = (float)(int8_t)b[i];
+            } else if (v->type.dt == MIL_FP16) {
                 d[i] = fp16_to_float((uint16_t)(b[2 * i] | b[2 * i + 1] << 8));
             } else {
                 uint32_t u = (uint32_t)b[4 * i] | (uint32_t)b[4 * i + 1] << 8 |
@@ -64,6 +67,23 @@ static void conv_params(const struct emu_kernel *k, const struct mil_stmt *s, st
     for (int i = 0; i < 4; i++) c->pad[i] = custom ? (int)v[s->arg[2].var].cv->num[i] : 0;
 }
 
+/* Scale, zero point and axis of a quantization op; argument indices from mil_ops.c. */
+static void qparams(const struct emu_kernel *k, const struct mil_stmt *s, struct emu_qparams *q)
+{
+    const struct mil_prog *p = k->p;
+    int data = s->op == MIL_CONSTEXPR_AFFINE_DEQUANTIZE ? 1 : 0;
+    int as = s->op == MIL_QUANTIZE ? 2 : data + 1, az = as + 1, ax = s->op == MIL_CONSTEXPR_AFFINE_DEQUANTIZE ? 0 : az + 1;
+    q->scale = k->buf[s->arg[as].var];
+    q->n_scale = (int)mil_elems(&p->var[s->arg[as].var].type);
+    q->zp = s->arg[az].var >= 0 ? k->buf[s->arg[az].var] : NULL;
+    q->n_zp = s->arg[az].var >= 0 ? (int)mil_elems(&p->var[s->arg[az].var].type) : 0;
+    q->axis = -1;
+    if (s->arg[ax].var >= 0) {
+        int a = (int)p->var[s->arg[ax].var].cv->num[0], r = p->var[s->arg[data].var].type.rank;
+        q->axis = a < 0 ? a + r : a;
+    }
+}
+
 struct emu_kernel *emu_compile(struct mil_prog *p, struct ant_err *e)
 {
     struct emu_kernel *k = calloc(1, sizeof *k);
@@ -85,11 +105,19 @@ struct emu_kernel *emu_compile(struct mil_prog *p, struct ant_err *e)
     size_t scratch = 0;
     for (int i = 0; i < p->n_stmt; i++) {
         const struct mil_stmt *s = &p->stmt[i];
-        if (s->op != MIL_CONV) continue;
-        struct emu_conv c;
-        conv_params(k, s, &c);
-        size_t n = emu_conv_scratch(&p->var[s->arg[6].var].type, &p->var[s->arg[5].var].type, &c,
-                                    &p->var[s->out].type);
+        size_t n = 0;
+        if (s->op == MIL_CONV) {
+            struct emu_conv c;
+            conv_params(k, s, &c);
+            n = emu_conv_scratch(&p->var[s->arg[6].var].type, &p->var[s->arg[5].var].type, &c,
+                                 &p->var[s->out].type);
+        } else if (s->op == MIL_SDPA) {
+            n = emu_sdpa_scratch(&p->var[s->arg[0].var].type, &p->var[s->arg[1].var].type);
+        } else if (s->op == MIL_CONSTEXPR_AFFINE_DEQUANTIZE) {   /* at compile time, once */
+            struct emu_qparams q;
+            qparams(k, s, &q);
+            emu_dequantize(k->buf[s->arg[1].var], &p->var[s->arg[1].var].type, &q, k->buf[s->out]);
+        }
         scratch = n > scratch ? n : scratch;
     }
     if (scratch && !(k->scratch = ant_falloc(scratch))) goto oom;
@@ -123,7 +151,16 @@ static void run_stmt(struct emu_kernel *k, const struct mil_stmt *s)
 #define FLAG(a) (s->arg[a].var >= 0 && p->var[s->arg[a].var].cv->num[0] != 0)
     int rnd = to->dt == MIL_FP16;
     switch (s->op) {
-    case MIL_CONST: return;
+    case MIL_CONST: case MIL_CONSTEXPR_AFFINE_DEQUANTIZE: return;   /* done by emu_compile */
+    case MIL_SDPA: emu_sdpa(IN(0), TY(0), IN(1), TY(1), IN(2), TY(2), out, k->scratch); break;
+    case MIL_QUANTIZE: case MIL_DEQUANTIZE: {
+        struct emu_qparams q;
+        qparams(k, s, &q);
+        if (s->op == MIL_QUANTIZE) emu_quantize(IN(0), TY(0), &q, out);
+        else emu_dequantize(IN(0), TY(0), &q, out);
+        rnd = 0;
+        break;
+    }
     case MIL_CAST: memcpy(out, IN(1), n * sizeof *out); break;
     case MIL_IDENTITY: case MIL_RESHAPE:
         memcpy(out, IN(s->op == MIL_RESHAPE ? 1 : 0), n * sizeof *out);

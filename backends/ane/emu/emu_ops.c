@@ -315,3 +315,69 @@ void emu_concat(const float *const *v, const struct mil_type *const *tv, int n, 
         }
     }
 }
+
+size_t emu_sdpa_scratch(const struct mil_type *tq, const struct mil_type *tk)
+{
+    return (size_t)tq->dim[tq->rank - 2] * tk->dim[tk->rank - 2];
+}
+
+void emu_sdpa(const float *q, const struct mil_type *tq, const float *k, const struct mil_type *tk,
+              const float *v, const struct mil_type *tv, float *out, float *scratch)
+{
+    int r = tq->rank, L = tq->dim[r - 2], E = tq->dim[r - 1], S = tk->dim[r - 2], EV = tv->dim[r - 1];
+    size_t nb = (size_t)mil_elems(tq) / ((size_t)L * E);
+    struct mil_type ts = {MIL_FP16, 2, {L, S}};
+    float scale = 1.0f / sqrtf((float)E);
+    for (size_t b = 0; b < nb; b++) {
+        /* scores [L, S] = q [L, E] @ k [S, E]ᵀ / sqrt(E) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, S, E, scale, q + b * L * E, E,
+                    k + b * S * E, E, 0.0f, scratch, S);
+        fp16_round_buf(scratch, (size_t)L * S);
+        emu_softmax(scratch, &ts, 1, scratch);
+        fp16_round_buf(scratch, (size_t)L * S);
+        /* out [L, EV] = probs [L, S] @ v [S, EV] */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, EV, S, 1.0f, scratch, S,
+                    v + b * S * EV, EV, 0.0f, out + b * L * EV, EV);
+    }
+}
+
+/* Length of axis and the elements after it, to find the axis index of element i. */
+static void q_layout(const struct mil_type *t, const struct emu_qparams *q, size_t *len, size_t *inner)
+{
+    *len = 1, *inner = 1;
+    if (q->axis < 0) return;
+    *len = (size_t)t->dim[q->axis];
+    for (int i = q->axis + 1; i < t->rank; i++) *inner *= (size_t)t->dim[i];
+}
+
+static float q_scale(const struct emu_qparams *q, size_t j) { return q->scale[q->n_scale > 1 ? j : 0]; }
+static float q_zp(const struct emu_qparams *q, size_t j) { return q->zp ? q->zp[q->n_zp > 1 ? j : 0] : 0.0f; }
+
+/* coremltools' quantize (iOS17 quantization_ops.py): clip(np.around(x / scale) + zp)
+ * to the int8 range; np.around rounds half to even, as rintf does in the default
+ * rounding mode. The division is done in fp32. */
+void emu_quantize(const float *x, const struct mil_type *t, const struct emu_qparams *q, float *out)
+{
+    size_t n = (size_t)mil_elems(t), len, inner;
+    q_layout(t, q, &len, &inner);
+    for (size_t i = 0; i < n; i++) {
+        size_t j = (i / inner) % len;
+        float v = rintf(x[i] / q_scale(q, j)) + q_zp(q, j);
+        /* NaN stays NaN: what the device makes of it is unknown, and carried on the
+         * trainer's non-finite check still sees it */
+        out[i] = v < -128.0f ? -128.0f : v > 127.0f ? 127.0f : v;
+    }
+}
+
+/* scale * (x - zp): x - zp is an exact integer and the product has at most 19
+ * significant bits, so fp32 holds it exactly and fp16_round is the only rounding. */
+void emu_dequantize(const float *x, const struct mil_type *t, const struct emu_qparams *q, float *out)
+{
+    size_t n = (size_t)mil_elems(t), len, inner;
+    q_layout(t, q, &len, &inner);
+    for (size_t i = 0; i < n; i++) {
+        size_t j = (i / inner) % len;
+        out[i] = (x[i] - q_zp(q, j)) * q_scale(q, j);
+    }
+    fp16_round_buf(out, n);
+}

@@ -37,7 +37,8 @@ enum mil_op {
     MIL_CONST, MIL_CAST, MIL_CONV, MIL_MATMUL, MIL_RESHAPE, MIL_TRANSPOSE,
     MIL_SLICE_BY_SIZE, MIL_CONCAT, MIL_REDUCE_SUM, MIL_SOFTMAX, MIL_POW, MIL_ADD, MIL_SUB,
     MIL_MUL, MIL_REAL_DIV, MIL_SIGMOID, MIL_SQRT, MIL_EXP, MIL_TANH, MIL_RELU,
-    MIL_IDENTITY, MIL_N_OPS
+    MIL_IDENTITY, MIL_SDPA, MIL_CONSTEXPR_AFFINE_DEQUANTIZE, MIL_QUANTIZE, MIL_DEQUANTIZE,
+    MIL_N_OPS
 };
 
 struct mil_const {
@@ -86,10 +87,14 @@ struct mil_prog {
     int in[MIL_MAX_IO], n_in;
     int out[MIL_MAX_IO], n_out;
     double flops;             /* per evaluation */
+    char *warn;               /* checker warnings, one "FILE:LINE:COL: ...\n" each; or NULL */
 };
 
 /* --- the catalogue (mil_ops.c) --- */
-enum mil_argkind { ARG_TENSOR, ARG_INTS, ARG_INT, ARG_BOOL, ARG_STRING, ARG_TUPLE };
+/* ARG_CONST: a constant of any dtype and rank (the op's inference checks which);
+ * ARG_INT8: an int8 tensor, computed or constant. */
+enum mil_argkind { ARG_TENSOR, ARG_INTS, ARG_INT, ARG_BOOL, ARG_STRING, ARG_TUPLE, ARG_CONST,
+                   ARG_INT8 };
 struct mil_argdef {
     const char *name;
     enum mil_argkind kind;
@@ -99,6 +104,8 @@ struct mil_opdef {
     const char *name;
     struct mil_argdef arg[MIL_MAX_ARGS];
     int n_arg;
+    int in_attrs;     /* arguments are literals in the [...] brackets, call is "()" (§3.5) */
+    int min_ios;      /* oldest function target whose opset has the op (coremltools); 0: any */
 };
 const struct mil_opdef *mil_opdef(enum mil_op op);
 int mil_op_by_name(const char *name);     /* -1 if unknown */
@@ -130,6 +137,9 @@ void mil_const_free(struct mil_const *c);
 /* "FILE:LINE:COL: " or "FILE: " prefix for a message about a place in p. */
 int mil_errf(struct ant_err *e, const struct mil_prog *p, int line, int col,
              const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Append a warning line "FILE:LINE:COL: ..." to p->warn (dropped when out of memory). */
+void mil_warnf(struct mil_prog *p, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* --- checking (mil_check.c) --- */
 /* Resolve statement s against the catalogue: argument kinds, dtypes, inferred type.
@@ -137,7 +147,7 @@ int mil_errf(struct ant_err *e, const struct mil_prog *p, int line, int col,
  * otherwise the inferred type is stored. */
 int mil_check_stmt(struct mil_prog *p, int s, int declared, struct ant_err *e);
 /* Program-level rules and the chip's (§2.5, §3.1, §3.2, §7.1): dialect and version,
- * ops the chip lacks, I/O precision. */
+ * ops the chip or the program's target lacks, I/O precision. */
 int mil_check_chip(const struct mil_prog *p, const struct ant_chip *chip, struct ant_err *e);
 /* Point every BLOBFILE constant at its data in w (§1.4, §4). */
 int mil_bind_weights(struct mil_prog *p, const struct ane_weights *w, struct ant_err *e);
@@ -147,6 +157,8 @@ int mil_bind_weights(struct mil_prog *p, const struct ane_weights *w, struct ant
  * "FILE:LINE:COL: reason". */
 struct mil_prog *mil_parse(const char *text, size_t len, const char *file, struct ant_err *e);
 /* Parse, then check against chip; with w, bind the weights too. */
+/* Log each line of p->warn as an ANE warning (ant_log). */
+void mil_log_warnings(const struct mil_prog *p);
 struct mil_prog *mil_load(const char *text, size_t len, const char *file,
                           const struct ant_chip *chip, const struct ane_weights *w,
                           struct ant_err *e);

@@ -330,10 +330,75 @@ mil_v milb_cast(struct mil_builder *b, const char *name, mil_v x, enum mil_dtype
     return add_op(b, MIL_CAST, name, (mil_v[]){string_const(b, mil_dtype_name(dt), hint), x}, 0, NULL);
 }
 
+mil_v milb_sdpa(struct mil_builder *b, const char *name, mil_v q, mil_v k, mil_v v)
+{
+    return add_op(b, MIL_SDPA, name, (mil_v[]){q, k, v, -1}, 0, NULL);
+}
+
+/* An unnamed constant, printed inline as a literal (the attribute arguments of
+ * constexpr ops). Takes c. */
+static mil_v literal(struct mil_builder *b, const struct mil_type *t, struct mil_const *c)
+{
+    if (b->failed || !c) return mil_const_free(c), fail(b, "out of memory");
+    int v = mil_add_var(b->p, "", t, -1, &b->err);
+    if (v < 0) return mil_const_free(c), (b->failed = 1), -1;
+    b->p->var[v].cv = c;
+    return v;
+}
+
+mil_v milb_weight_int8(struct mil_builder *b, const char *name, struct ane_weights *w,
+                       const char *file, struct mil_shape s, const int8_t *q, int n_scale,
+                       const float *scale)
+{
+    struct mil_type t;
+    uint64_t off;
+    if (b->failed || shape_type(b, name, MIL_INT8, s, &t)) return -1;
+    if (s.rank < 1 || (n_scale != 1 && n_scale != s.dim[0]))
+        return fail(b, "'%s': %d scales for %d output channels (1 or one each)", name, n_scale, s.dim[0]);
+    struct ane_blob *blob = weights_blob(w, file, &b->err);
+    if (!blob || blob_add_i8(blob, q, (size_t)mil_elems(&t), &off, &b->err)) return (b->failed = 1), -1;
+    struct mil_const *data = mil_const_new();
+    if (data && !(data->blob_path = strdup(blob->key))) mil_const_free(data), data = NULL;
+    if (data) data->blob_offset = off;
+    double sc[1], *scv = n_scale > 1 ? malloc((size_t)n_scale * sizeof *scv) : sc;
+    if (!scv) return mil_const_free(data), fail(b, "out of memory");
+    for (int i = 0; i < n_scale; i++) scv[i] = fp16_round(scale[i]);
+    struct mil_type ts = {MIL_FP16, n_scale > 1, {n_scale}}, tz = {MIL_INT8, 0, {0}}, ta = {MIL_INT32, 0, {0}};
+    double zero = 0;
+    /* catalogue order: axis, quantized_data, scale, zero_point */
+    mil_v a[4] = {literal(b, &ta, numbers(&zero, 1))};
+    a[1] = literal(b, &t, data);
+    a[2] = literal(b, &ts, numbers(scv, (size_t)n_scale));
+    a[3] = literal(b, &tz, numbers(&zero, 1));
+    if (scv != sc) free(scv);
+    return add_op(b, MIL_CONSTEXPR_AFFINE_DEQUANTIZE, name, a, 0, NULL);
+}
+
+mil_v milb_quantize(struct mil_builder *b, const char *name, mil_v x, float scale)
+{
+    char hint[MIL_NAME_MAX];
+    snprintf(hint, sizeof hint, "%s_scale", name ? name : "q");
+    mil_v a[5] = {x, string_const(b, "int8", "to_int8")};
+    a[2] = milb_scalar(b, hint, scale);
+    a[3] = a[4] = -1;
+    return add_op(b, MIL_QUANTIZE, name, a, 0, NULL);
+}
+
+mil_v milb_dequantize(struct mil_builder *b, const char *name, mil_v x, float scale)
+{
+    char hint[MIL_NAME_MAX];
+    snprintf(hint, sizeof hint, "%s_scale", name ? name : "dq");
+    mil_v a[4] = {x, milb_scalar(b, hint, scale), -1, -1};
+    return add_op(b, MIL_DEQUANTIZE, name, a, 0, NULL);
+}
+
 int milb_output(struct mil_builder *b, mil_v v)
 {
     if (b->failed) return -1;
     if (!valid(b, v) || b->p->var[v].cv) return fail(b, "output: not a computed value");
+    if (b->p->var[v].type.dt != MIL_FP16 && b->p->var[v].type.dt != MIL_FP32)
+        return fail(b, "output '%s' is %s: surfaces carry fp16 or fp32", b->p->var[v].name,
+                    mil_dtype_name(b->p->var[v].type.dt));
     for (int i = 0; i < b->p->n_out; i++)
         if (b->p->out[i] == v) return fail(b, "output '%s' given twice", b->p->var[v].name);
     if (b->p->n_out == MIL_MAX_IO) return fail(b, "more than %d outputs", MIL_MAX_IO);

@@ -54,6 +54,19 @@ mil_v milb_slice(struct mil_builder *b, const char *name, mil_v x, struct mil_sh
                  struct mil_shape size);
 mil_v milb_concat(struct mil_builder *b, const char *name, int axis, int n, const mil_v *values);
 mil_v milb_cast(struct mil_builder *b, const char *name, mil_v x, enum mil_dtype dt);
+/* softmax(q kᵀ / sqrt(E)) v over the last two axes (§3.5). No mask: the ANE ignores
+ * attn_mask (§12.4), so causal attention is matmul + mask + softmax + matmul. */
+mil_v milb_sdpa(struct mil_builder *b, const char *name, mil_v q, mil_v k, mil_v v);
+/* int8 weights: n values q as a chunk of blob `file` in w, read back as fp16
+ * scale * q by constexpr_affine_dequantize (zero point 0, §3.5, §8.3); n_scale is 1
+ * (one scale) or s.dim[0] (one per output channel, axis 0). */
+mil_v milb_weight_int8(struct mil_builder *b, const char *name, struct ane_weights *w,
+                       const char *file, struct mil_shape s, const int8_t *q, int n_scale,
+                       const float *scale);
+/* W8A8 activations (§8.3): fp16 -> int8 (round half to even, clamp to [-128, 127]) and
+ * back, with one fp16 scale and zero point 0. */
+mil_v milb_quantize(struct mil_builder *b, const char *name, mil_v x, float scale);
+mil_v milb_dequantize(struct mil_builder *b, const char *name, mil_v x, float scale);
 
 #define milb_add(b, n, x, y) milb_binary(b, MIL_ADD, n, x, y)
 #define milb_sub(b, n, x, y) milb_binary(b, MIL_SUB, n, x, y)

@@ -45,6 +45,13 @@ static int check_arg(struct mil_prog *p, const struct mil_stmt *s, int a, int v,
     case ARG_STRING:
         if (x->cv && t->dt == MIL_STRING && t->rank == 0) return 0;
         return mil_errf(e, p, line, col, "%s: argument '%s' must be a const string", op, d->name);
+    case ARG_CONST:
+        if (x->cv) return 0;
+        return mil_errf(e, p, line, col, "%s: argument '%s' must be a constant", op, d->name);
+    case ARG_INT8:
+        if (t->dt == MIL_INT8 && t->rank >= 1) return 0;
+        return mil_errf(e, p, line, col, "%s: argument '%s' must be an int8 tensor, '%s' is %s",
+                        op, d->name, x->name[0] ? x->name : "literal", mil_dtype_name(t->dt));
     }
     return 0;
 }
@@ -85,6 +92,11 @@ int mil_check_stmt(struct mil_prog *p, int si, int declared, struct ant_err *e)
                         o->name, want, d->name, got);
     }
     o->type = t;
+    if (s->op == MIL_SDPA && s->arg[3].var >= 0)   /* §3.5, §12.4: every source agrees */
+        mil_warnf(p, s->arg[3].line ? s->arg[3].line : s->line, s->arg[3].line ? s->arg[3].col : s->col,
+                  "scaled_dot_product_attention '%s': attn_mask is ignored on the ANE, so the "
+                  "result is not causal (every query attends to every key; §3.5, §12.4); for "
+                  "causal attention use matmul, add the mask, softmax, matmul", o->name);
     return 0;
 }
 
@@ -125,9 +137,17 @@ int mil_check_chip(const struct mil_prog *p, const struct ant_chip *chip, struct
                         "shorthand scalar form: %s takes only the verbose tensor<T, []> form (§3.2, §7.1)", cn);
     for (int i = 0; i < p->n_stmt; i++) {
         const struct mil_stmt *s = &p->stmt[i];
+        const struct mil_opdef *d = mil_opdef(s->op);
         if (s->op == MIL_CAST && !chip->allows_cast)
             return mil_errf(e, p, s->line, s->col, "cast '%s': %s has no cast op; use fp16 I/O (§2.5, §7.1)",
                             p->var[s->out].name, cn);
+        if (s->op == MIL_SDPA && !chip->allows_sdpa)
+            return mil_errf(e, p, s->line, s->col, "scaled_dot_product_attention '%s': fails on %s "
+                            "(an M4+ op per [M#6], §7.1); use matmul and softmax",
+                            p->var[s->out].name, cn);
+        if (d->min_ios && pt < d->min_ios)
+            return mil_errf(e, p, s->line, s->col, "%s '%s': the op exists from target ios%d on, the "
+                            "program targets %s", d->name, p->var[s->out].name, d->min_ios, p->target);
     }
     for (int k = 0; k < p->n_in + p->n_out; k++) {
         const struct mil_var *v = &p->var[k < p->n_in ? p->in[k] : p->out[k - p->n_in]];
@@ -144,13 +164,14 @@ int mil_bind_weights(struct mil_prog *p, const struct ane_weights *w, struct ant
         struct mil_var *v = &p->var[i];
         if (!v->cv || !v->cv->blob_path) continue;
         const struct ane_blob *b = weights_find(w, v->cv->blob_path);
+        const char *name = v->name[0] ? v->name : "literal";
         if (!b)
             return mil_errf(e, p, v->line, v->col, "BLOBFILE '%s' of '%s' is not among the %d weight blobs "
-                            "given (keys must match exactly, §1.4)", v->cv->blob_path, v->name, w ? w->n : 0);
+                            "given (keys must match exactly, §1.4)", v->cv->blob_path, name, w ? w->n : 0);
         size_t bytes = (size_t)mil_elems(&v->type) * mil_dtype_bytes(v->type.dt);
         struct ant_err be;
         if (blob_chunk(b, v->cv->blob_offset, bytes, &v->cv->blob_data, &be))
-            return mil_errf(e, p, v->line, v->col, "BLOBFILE of '%s': %s", v->name, be.msg);
+            return mil_errf(e, p, v->line, v->col, "BLOBFILE of '%s': %s", name, be.msg);
     }
     return 0;
 }

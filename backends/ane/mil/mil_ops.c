@@ -39,6 +39,18 @@ static const struct mil_opdef ops[MIL_N_OPS] = {
     [MIL_TANH] = {"tanh", {T("x")}, 1},
     [MIL_RELU] = {"relu", {T("x")}, 1},
     [MIL_IDENTITY] = {"identity", {T("x")}, 1},
+    /* The last four as upstream ran them on an M4 (§3.5, §8.3); argument rules and
+     * opsets from coremltools (iOS18 transformers.py, iOS16 constexpr_ops.py, iOS17
+     * quantization_ops.py). attn_mask is accepted and ignored, as the ANE does (§12.4). */
+    [MIL_SDPA] = {"scaled_dot_product_attention", {T("query"), T("key"), T("value"),
+                  OPT("attn_mask", ARG_TENSOR)}, 4, 0, 18},
+    [MIL_CONSTEXPR_AFFINE_DEQUANTIZE] = {"constexpr_affine_dequantize", {REQ("axis", ARG_INT),
+                  REQ("quantized_data", ARG_CONST), REQ("scale", ARG_CONST),
+                  REQ("zero_point", ARG_CONST)}, 4, 1, 16},
+    [MIL_QUANTIZE] = {"quantize", {T("input"), REQ("output_dtype", ARG_STRING),
+                      REQ("scale", ARG_CONST), OPT("zero_point", ARG_CONST), OPT("axis", ARG_INT)}, 5, 0, 17},
+    [MIL_DEQUANTIZE] = {"dequantize", {REQ("input", ARG_INT8), REQ("scale", ARG_CONST),
+                        OPT("zero_point", ARG_CONST), OPT("axis", ARG_INT)}, 4, 0, 17},
 };
 
 const struct mil_opdef *mil_opdef(enum mil_op op) { return &ops[op]; }
@@ -303,6 +315,90 @@ static int infer_reduce(struct ctx *c, struct mil_type *o, double *fl)
     return 0;
 }
 
+/* softmax(Q Kᵀ / sqrt(E)) V: query [..., L, E], key [..., S, E], value [..., S, EV],
+ * the same leading axes; a mask must broadcast to [..., L, S] (coremltools). */
+static int infer_sdpa(struct ctx *c, struct mil_type *o, double *fl)
+{
+    const struct mil_type *q = ty(c, 0), *k = ty(c, 1), *v = ty(c, 2);
+    int r = q->rank;
+    if (r < 3 || k->rank != r || v->rank != r)
+        return fail(c, "query, key and value need one rank of at least 3 (got %d, %d, %d)", q->rank,
+                    k->rank, v->rank);
+    for (int i = 0; i < r - 2; i++)
+        if (k->dim[i] != q->dim[i] || v->dim[i] != q->dim[i])
+            return fail(c, "query, key and value differ in batch axis %d (%d, %d, %d)", i, q->dim[i],
+                        k->dim[i], v->dim[i]);
+    int L = q->dim[r - 2], E = q->dim[r - 1], S = k->dim[r - 2], EV = v->dim[r - 1];
+    if (k->dim[r - 1] != E) return fail(c, "query has %d features, key has %d", E, k->dim[r - 1]);
+    if (v->dim[r - 2] != S) return fail(c, "key has %d positions, value has %d", S, v->dim[r - 2]);
+    if (present(c, 3)) {
+        const struct mil_type *m = ty(c, 3);
+        struct mil_type mq = *q, mm = *m, bo;
+        if (m->rank < 1 || m->dim[m->rank - 1] != S)
+            return fail(c, "attn_mask's last axis must be the %d key positions", S);
+        mq.rank--, mm.rank--;
+        if (broadcast(c, &mm, &mq, &bo)) return -1;
+        if (bo.rank != mq.rank) return fail(c, "attn_mask has more axes than the scores");
+        for (int i = 0; i < bo.rank; i++)
+            if (bo.dim[i] != mq.dim[i]) return fail(c, "attn_mask does not broadcast to the scores");
+    }
+    *o = *q;
+    o->dim[r - 1] = EV;
+    double B = (double)mil_elems(q) / ((double)L * E);
+    *fl = B * L * S * (2.0 * E + 2.0 * EV + 4.0);   /* two matmuls, scale, softmax */
+    return 0;
+}
+
+/* scale (fp16) and zero_point (int8) of the quantization ops: scalars, or vectors along
+ * axis of data (coremltools). a_zp, a_axis: -1 when the op has no such argument. */
+static int infer_qparams(struct ctx *c, const struct mil_type *data, int a_scale, int a_zp, int a_axis,
+                         int axis_required)
+{
+    const struct mil_type *ts = ty(c, a_scale), *tz = a_zp >= 0 && present(c, a_zp) ? ty(c, a_zp) : NULL;
+    if (ts->dt != MIL_FP16 || ts->rank > 1) return fail(c, "scale must be an fp16 scalar or vector");
+    if (tz && (tz->dt != MIL_INT8 || tz->rank > 1))
+        return fail(c, "zero_point must be an int8 scalar or vector");
+    int vec = ts->rank == 1 || (tz && tz->rank == 1), ax = -1;
+    if (a_axis >= 0 && present(c, a_axis)) {
+        if ((ax = axis_of(c, (int)num(c, a_axis, 0), data->rank)) < 0) return -1;
+        if (!vec && !axis_required) return fail(c, "axis is given but scale and zero_point are scalars");
+    } else if (vec) {
+        return fail(c, "a vector scale or zero_point needs axis");
+    }
+    if ((ts->rank == 1 && ts->dim[0] != data->dim[ax]) || (tz && tz->rank == 1 && tz->dim[0] != data->dim[ax]))
+        return fail(c, "a vector scale or zero_point needs the %d values of axis %d", data->dim[ax], ax);
+    return 0;
+}
+
+static int infer_quant(struct ctx *c, struct mil_type *o, double *fl)
+{
+    switch (c->s->op) {
+    case MIL_CONSTEXPR_AFFINE_DEQUANTIZE: {
+        const struct mil_type *d = ty(c, 1);
+        if (d->dt != MIL_INT8 || d->rank < 1) return fail(c, "quantized_data must be an int8 tensor");
+        if (infer_qparams(c, d, 2, 3, 0, 1)) return -1;
+        *o = *d;
+        o->dt = MIL_FP16;
+        return 0;   /* done once, when the program is compiled */
+    }
+    case MIL_QUANTIZE: {
+        const char *dt = str(c, 1, "");
+        if (strcmp(dt, "int8")) return fail(c, "output_dtype '%s': only int8", dt);
+        if (infer_qparams(c, ty(c, 0), 2, 3, 4, 0)) return -1;
+        *o = *ty(c, 0);
+        o->dt = MIL_INT8;
+        break;
+    }
+    default:
+        if (infer_qparams(c, ty(c, 0), 1, 2, 3, 0)) return -1;
+        *o = *ty(c, 0);
+        o->dt = MIL_FP16;
+        break;
+    }
+    *fl = 2.0 * (double)mil_elems(o);
+    return 0;
+}
+
 int mil_infer(const struct mil_prog *p, const struct mil_stmt *s, struct mil_type *o,
               double *flops, char *why, size_t why_len)
 {
@@ -327,6 +423,9 @@ int mil_infer(const struct mil_prog *p, const struct mil_stmt *s, struct mil_typ
     case MIL_SLICE_BY_SIZE: return infer_slice(&c, o);
     case MIL_CONCAT: return infer_concat(&c, o);
     case MIL_REDUCE_SUM: return infer_reduce(&c, o, flops);
+    case MIL_SDPA: return infer_sdpa(&c, o, flops);
+    case MIL_CONSTEXPR_AFFINE_DEQUANTIZE: case MIL_QUANTIZE: case MIL_DEQUANTIZE:
+        return infer_quant(&c, o, flops);
     case MIL_SOFTMAX:
         *o = *ty(&c, 1);
         if (axis_of(&c, (int)num(&c, 0, -1), o->rank) < 0) return -1;

@@ -191,8 +191,8 @@ static int parse_blobfile(struct parser *P, const struct tok *at, const struct m
 {
     struct mil_type pt, ot;
     struct mil_const *path = NULL, *off = NULL;
-    if (ty->dt != MIL_FP16 && ty->dt != MIL_FP32)
-        return mil_errf(P->e, P->p, at->line, at->col, "BLOBFILE holds fp16 or fp32, not %s", mil_dtype_name(ty->dt));
+    if (ty->dt != MIL_FP16 && ty->dt != MIL_FP32 && ty->dt != MIL_INT8)   /* int8: §4 */
+        return mil_errf(P->e, P->p, at->line, at->col, "BLOBFILE holds fp16, fp32 or int8, not %s", mil_dtype_name(ty->dt));
     next(P);
     int rc = expect(P, '(', "after BLOBFILE") || expect_word(P, "path") || expect(P, '=', "after path") ||
              parse_literal(P, &pt, &path);
@@ -266,23 +266,41 @@ static int parse_literal_in(struct parser *P, struct mil_type *ty, struct mil_co
     return expect(P, ')', "after the values");
 }
 
-/* A variable defined before this point, or an inline literal as an unnamed const. */
-static int parse_operand(struct parser *P, int *var)
+/* c as an unnamed variable defined at t; c is freed on failure. */
+static int add_literal(struct parser *P, const struct tok *t, const struct mil_type *ty,
+                       struct mil_const *c, int *var)
+{
+    if ((*var = mil_add_var(P->p, "", ty, -1, P->e)) < 0) return mil_const_free(c), -1;
+    P->p->var[*var].cv = c;
+    P->p->var[*var].line = t->line;
+    P->p->var[*var].col = t->col;
+    return 0;
+}
+
+/* A variable defined before this point, or an inline literal as an unnamed const:
+ * a typed literal, or a bare true/false (upstream writes transpose_x = false). With
+ * blob_ok a literal may be a BLOBFILE (the attribute arguments of constexpr ops). */
+static int parse_operand_in(struct parser *P, int *var, int blob_ok)
 {
     const struct tok *t = peek(P);
+    if (is_word(t, "true") || is_word(t, "false")) {
+        struct mil_type ty = {MIL_BOOL, 0, {0}};
+        struct mil_const *c = mil_const_new();
+        if (!c || !(c->num = malloc(sizeof *c->num))) return mil_const_free(c), ant_errf(P->e, "out of memory");
+        c->num[0] = is_word(t, "true");
+        c->n = 1;
+        next(P);
+        return add_literal(P, t, &ty, c, var);
+    }
     if (is_type_start(P) && (is_word(t, "tensor") || is_punct(&P->tk.t[P->i + 1], '('))) {
         struct mil_type ty;
         struct mil_const *c = NULL;
         if (parse_literal(P, &ty, &c)) return mil_const_free(c), -1;
-        if (c->blob_path) {
+        if (c->blob_path && !blob_ok) {
             mil_const_free(c);
             return mil_errf(P->e, P->p, t->line, t->col, "BLOBFILE must be bound by a const statement");
         }
-        if ((*var = mil_add_var(P->p, "", &ty, -1, P->e)) < 0) return mil_const_free(c), -1;
-        P->p->var[*var].cv = c;
-        P->p->var[*var].line = t->line;
-        P->p->var[*var].col = t->col;
-        return 0;
+        return add_literal(P, t, &ty, c, var);
     }
     char name[MIL_NAME_MAX];
     if (ident(P, name, "a variable or literal")) return -1;
@@ -290,6 +308,8 @@ static int parse_operand(struct parser *P, int *var)
         return mil_errf(P->e, P->p, t->line, t->col, "undefined variable '%s'", name);
     return 0;
 }
+
+static int parse_operand(struct parser *P, int *var) { return parse_operand_in(P, var, 0); }
 
 static int parse_args(struct parser *P, int si)
 {
@@ -302,6 +322,9 @@ static int parse_args(struct parser *P, int si)
         if (ident(P, name, "an argument name")) return -1;
         int a = mil_arg_index(s->op, name);
         if (a < 0) return mil_errf(P->e, P->p, t->line, t->col, "%s has no argument '%s'", op, name);
+        if (mil_opdef(s->op)->in_attrs)
+            return mil_errf(P->e, P->p, t->line, t->col, "%s takes '%s' in the attribute brackets: "
+                            "%s()[%s = ..., name = ...] (§3.5)", op, name, op, name);
         struct mil_arg *arg = &s->arg[a];
         if (arg->var >= 0 || arg->n_tuple)
             return mil_errf(P->e, P->p, t->line, t->col, "%s: argument '%s' given twice", op, name);
@@ -355,8 +378,23 @@ static int parse_attrs(struct parser *P, int si, struct mil_type *vt, struct mil
         struct mil_const *c = NULL;
         if (ident(P, key, "an attribute name") || expect(P, '=', "after the attribute name")) return -1;
         int is_val = strcmp(key, "val") == 0;
+        enum mil_op op = P->p->stmt[si].op;
+        int a = mil_opdef(op)->in_attrs ? mil_arg_index(op, key) : -1;
+        if (a >= 0) {   /* an argument of a constexpr op (§3.5) */
+            struct mil_arg *arg = &P->p->stmt[si].arg[a];
+            if (arg->var >= 0) return mil_errf(P->e, P->p, t->line, t->col, "attribute '%s' given twice", key);
+            int v;
+            if (parse_operand_in(P, &v, 1)) return -1;
+            arg = &P->p->stmt[si].arg[a];
+            arg->var = v;
+            arg->line = t->line;
+            arg->col = t->col;
+            if (!is_punct(peek(P), ']') && expect(P, ',', "between attributes")) return -1;
+            continue;
+        }
         if (!is_val && strcmp(key, "name"))
-            return mil_errf(P->e, P->p, t->line, t->col, "unknown attribute '%s' (name or val)", key);
+            return mil_errf(P->e, P->p, t->line, t->col, "unknown attribute '%s' (name or val%s)", key,
+                            mil_opdef(op)->in_attrs ? ", or an argument of the op" : "");
         if ((is_val ? *val != NULL : have_name))
             return mil_errf(P->e, P->p, t->line, t->col, "attribute '%s' given twice", key);
         if (parse_literal(P, &ty, &c)) return mil_const_free(c), -1;
@@ -519,6 +557,9 @@ static int parse_outputs(struct parser *P)
         int v = mil_find_var(p, name);
         if (v < 0) return mil_errf(P->e, p, t->line, t->col, "output '%s' is not defined", name);
         if (p->var[v].cv) return mil_errf(P->e, p, t->line, t->col, "output '%s' is a constant", name);
+        if (p->var[v].type.dt != MIL_FP16 && p->var[v].type.dt != MIL_FP32)
+            return mil_errf(P->e, p, t->line, t->col, "output '%s' is %s: surfaces carry fp16 or fp32",
+                            name, mil_dtype_name(p->var[v].type.dt));
         for (int k = 0; k < p->n_out; k++)
             if (p->out[k] == v) return mil_errf(P->e, p, t->line, t->col, "output '%s' listed twice", name);
         if (p->n_out == MIL_MAX_IO) return mil_errf(P->e, p, t->line, t->col, "more than %d outputs", MIL_MAX_IO);

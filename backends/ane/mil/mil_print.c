@@ -101,6 +101,22 @@ static void put_stmt(struct out *o, const struct mil_prog *p, const struct mil_s
     put(o, "        ");
     put_type(o, &v->type, verbose);
     put(o, " %s = %s(", v->name, d->name);
+    if (d->in_attrs) {   /* op()[arguments and name, in alphabetical order] (§3.5) */
+        put(o, ")[");
+        int named = 0, n = 0;
+        for (int a = 0; a <= d->n_arg; a++) {
+            if (!named && (a == d->n_arg || strcmp(d->arg[a].name, "name") > 0)) {
+                put(o, "%sname = ", n++ ? ", " : "");
+                put_scalar_lit_str(o, s->attr_name, verbose);
+                named = 1;
+            }
+            if (a == d->n_arg || s->arg[a].var < 0) continue;
+            put(o, "%s%s = ", n++ ? ", " : "", d->arg[a].name);
+            put_operand(o, p, s->arg[a].var, verbose);
+        }
+        put(o, "];\n");
+        return;
+    }
     int first = 1;
     for (int a = 0; a < d->n_arg; a++) {
         const struct mil_arg *arg = &s->arg[a];

@@ -94,6 +94,7 @@ void mil_prog_free(struct mil_prog *p)
         for (int a = 0; a < MIL_MAX_ARGS; a++) free(p->stmt[i].arg[a].tuple);
     free(p->var);
     free(p->stmt);
+    free(p->warn);
     free(p);
 }
 
@@ -155,4 +156,33 @@ int mil_errf(struct ant_err *e, const struct mil_prog *p, int line, int col,
     vsnprintf(e->msg + k, sizeof e->msg - (size_t)k, fmt, ap);
     va_end(ap);
     return -1;
+}
+
+void mil_warnf(struct mil_prog *p, int line, int col, const char *fmt, ...)
+{
+    char msg[1024];
+    int k = line > 0 ? snprintf(msg, sizeof msg, "%s:%d:%d: ", p->file, line, col)
+                     : snprintf(msg, sizeof msg, "%s: ", p->file);
+    if (k < 0 || (size_t)k >= sizeof msg) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg + k, sizeof msg - (size_t)k, fmt, ap);
+    va_end(ap);
+    size_t old = p->warn ? strlen(p->warn) : 0, n = strlen(msg);
+    char *w = realloc(p->warn, old + n + 2);
+    if (!w) return;
+    memcpy(w + old, msg, n);
+    w[old + n] = '\n';
+    w[old + n + 1] = 0;
+    p->warn = w;
+}
+
+void mil_log_warnings(const struct mil_prog *p)
+{
+    for (const char *w = p->warn; w && *w;) {
+        const char *nl = strchr(w, '\n');
+        int n = nl ? (int)(nl - w) : (int)strlen(w);
+        ant_log(ANT_LOG_WARN, "ane", "%.*s", n, w);
+        w += n + (nl != NULL);
+    }
 }

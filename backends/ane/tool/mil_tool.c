@@ -24,7 +24,8 @@ static const char usage[] =
     "       anetrain mil run FILE [--chip NAME] [--weights DIR] --in FILE... --out FILE...\n"
     "\n"
     "check  parse FILE and validate it against the chip's profile (dialect, ops, I/O\n"
-    "       precision); with --weights also every BLOBFILE reference.\n"
+    "       precision); with --weights also every BLOBFILE reference. Warnings (an\n"
+    "       attn_mask the ANE ignores) go to stderr and do not fail the check.\n"
     "run    execute FILE on the ANE emulator: one raw fp16/fp32 file per input, one per\n"
     "       output, in the order the function declares them.\n"
     "--chip NAME    M1..M5 [Pro|Max|Ultra]; default: this machine's chip, else M4\n"
@@ -203,6 +204,7 @@ int ane_mil_main(int argc, char **argv)
     if (p && !is_run) {
         struct mil_prog *q = mil_load(text, len, a.file, &chip, a.weights ? &w : NULL, &e);
         if (q) {
+            mil_log_warnings(q);
             printf("%s: valid for %s: %d inputs, %d outputs, %d statements, %.0f FLOP per evaluation%s\n",
                    a.file, chip.name, q->n_in, q->n_out, q->n_stmt, q->flops,
                    a.weights ? "" : " (weights not checked: no --weights)");
