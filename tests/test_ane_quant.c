@@ -7,7 +7,7 @@
 
 #include "tap.h"
 #include "test_ane_util.h"
-#include "le.h"
+#include "base/le.h"
 
 static struct ant_chip m4, m1;
 static struct ant_rng rng;
