@@ -1,5 +1,5 @@
 /* Helpers shared by the ANE toolkit tests: chip profiles built here (values of
- * configs/chips.cfg, from ANE_REFERENCE.md §2, §7, §8), and running a built program on
+ * configs/chips.cfg, from docs/ane.md §2, §7, §8), and running a built program on
  * the emulator. */
 #ifndef TEST_ANE_UTIL_H
 #define TEST_ANE_UTIL_H

@@ -11,7 +11,7 @@
 
 extern const char ant_chips_cfg_text[];
 
-/* What chips.cfg promises, written out by hand from ANE_REFERENCE.md §2, §7, §8. */
+/* What chips.cfg promises, written out by hand from docs/ane.md §2, §7, §8. */
 static const struct {
     const char *name;
     int family, has_ane;

@@ -3,7 +3,7 @@
  *
  * Formats:
  *   tokens  flat little-endian uint16 token ids, no header: the pretokenized TinyStories
- *           files (ANE_REFERENCE.md §9.1). n_tokens = file size / 2.
+ *           files (docs/ane.md §9.1). n_tokens = file size / 2.
  *   text    UTF-8 (or any) bytes with the byte-level tokenizer: token = byte value, so the
  *           model needs vocab_size >= 256.
  *   auto    "tokens" when the path ends in ".bin", "text" otherwise.

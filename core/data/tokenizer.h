@@ -1,7 +1,7 @@
 /* Tokenizers: byte-level (token = byte value) or a llama2.c tokenizer.bin (BPE by score,
  * the Llama 2 SentencePiece vocabulary and its kin).
  *
- * tokenizer.bin (ANE_REFERENCE.md §9.3): int32 max_token_length, then for each token a
+ * tokenizer.bin (docs/ane.md §9.3): int32 max_token_length, then for each token a
  * float32 score, an int32 length and that many bytes (no NUL). Token 1 is BOS; byte
  * fallback tokens are spelled <0xHH>. */
 #ifndef ANT_TOKENIZER_H

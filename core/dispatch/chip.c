@@ -1,5 +1,5 @@
 /* Chip detection: the hardware (sysctl on macOS) or a forced name -> struct ant_chip,
- * with the profile from chipprof.c. ANE_REFERENCE.md §8.1. */
+ * with the profile from chipprof.c. docs/ane.md §8.1. */
 #include <config.h>
 
 #include <ctype.h>

@@ -1,4 +1,4 @@
-/* llama2.c legacy model.bin reader and writer (see llama2c.h, ANE_REFERENCE.md §9.2). */
+/* llama2.c legacy model.bin reader and writer (see llama2c.h, docs/ane.md §9.2). */
 #include "formats/llama2c.h"
 
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* llama2.c model files: the legacy "version 0" model.bin (ANE_REFERENCE.md §9.2), to
+/* llama2.c model files: the legacy "version 0" model.bin (docs/ane.md §9.2), to
  * start from a trained model and to hand ours to llama2.c's run.c.
  *
  * Layout: a 28-byte header of 7 int32 (dim, hidden_dim, n_layers, n_heads, n_kv_heads,

@@ -36,7 +36,7 @@ struct ant_chip {
     int has_ane;               /* a Neural Engine is present (or forced) */
     int forced;                /* chip came from config/env, not from the hardware */
     const char *cpu_features;  /* "avx2 avx512f ..." or "neon ..." */
-    /* Profile: MIL dialect and device rules (ANE_REFERENCE.md §2, §3, §7, §8) */
+    /* Profile: MIL dialect and device rules (docs/ane.md §2, §3, §7, §8) */
     const char *mil_program;   /* "1.3" or "1.0" */
     const char *mil_target;    /* "ios18", "ios17", "ios16" */
     int mil_verbose_scalars;   /* 1: rank-0 tensor forms (program 1.0) */

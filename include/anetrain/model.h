@@ -2,7 +2,7 @@
  *
  * Parameters live in one contiguous fp32 buffer in llama2.c's order (tensors grouped
  * by type across layers), so a llama2.c model.bin body maps onto it directly
- * (ANE_REFERENCE.md §9.2). Backends receive a pointer to that buffer and find each
+ * (docs/ane.md §9.2). Backends receive a pointer to that buffer and find each
  * tensor with ant_tensor(). Everything here is header-only: a plugin needs no core
  * symbol to use it. */
 #ifndef ANETRAIN_MODEL_H

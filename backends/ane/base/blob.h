@@ -1,4 +1,4 @@
-/* Weight blobs in the ANE's file format (ANE_REFERENCE.md §4) and the named set of
+/* Weight blobs in the ANE's file format (docs/ane.md §4) and the named set of
  * them that one compile takes (the weights dictionary of §1.4).
  *
  * A blob is a 64-byte file header followed by chunks; each chunk is a 64-byte header

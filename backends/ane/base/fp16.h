@@ -1,5 +1,5 @@
 /* IEEE binary16 as the ANE stores it: round-to-nearest-even, overflow to ±inf,
- * subnormals flushed to zero (ANE_REFERENCE.md §7.3 "subnormals flush to zero").
+ * subnormals flushed to zero (docs/ane.md §7.3 "subnormals flush to zero").
  * Portable bit arithmetic, no _Float16, so every host gives the same bits. */
 #ifndef ANE_FP16_H
 #define ANE_FP16_H

@@ -1,6 +1,6 @@
 /* The Apple device: the real Neural Engine through the private AppleNeuralEngine
  * framework, in plain C over the objc runtime, CoreFoundation and IOSurface, following
- * ANE_REFERENCE.md §1.2 call for call (§1.11 for doing it from C).
+ * docs/ane.md §1.2 call for call (§1.11 for doing it from C).
  *
  * WARNING: this file has never been compiled or run by us. We have no Mac; it is
  * built only where configure finds macOS (HAVE_APPLE_ANE). Everything it computes

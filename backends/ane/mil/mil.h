@@ -1,6 +1,6 @@
 /* MIL programs in memory: the one representation the builder produces, the parser
  * fills from text, the checker validates against a chip profile, the printer writes in
- * either dialect and the emulator executes (ANE_REFERENCE.md §3).
+ * either dialect and the emulator executes (docs/ane.md §3).
  *
  * A program is one function main: typed inputs, statements in order, outputs. Every
  * value is a variable; constants (const statements, and literals written inline as op
