@@ -3,7 +3,7 @@
  * matmuls done and % of that peak. Prints figures; never fails on time.
  *
  *   bench/bench_cpu [--model 15M|110M|all] [--steps N] [--threads N] [--batch B] */
-#include <cblas.h>
+#include "base/blas.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,10 +78,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_cpu: --steps and --batch must be >= 1\n");
         return 2;
     }
-    if (threads > 0) openblas_set_num_threads(threads);
+    if (threads > 0) ant_blas_set_threads(threads);
     const char *coretype = getenv("OPENBLAS_CORETYPE");
     printf("OpenBLAS core %s, %d threads (OPENBLAS_CORETYPE=%s)\ncpu: %s\n",
-           openblas_get_corename(), openblas_get_num_threads(), coretype ? coretype : "unset",
+           ant_blas_core(), ant_blas_threads(), coretype ? coretype : "unset",
            cpufeat_string());
     double peak = sgemm_peak(2048);
     printf("sgemm peak (2048^3, best of 5): %.1f GFLOP/s\n", peak);

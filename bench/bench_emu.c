@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cblas.h>
+#include "base/blas.h"
 
 #include "ane/device/device.h"
 #include "ane/base/fp16.h"
@@ -100,7 +100,7 @@ int main(int argc, char **argv)
     if (argc == 6) threads = atoi(argv[5]);
     if ((argc != 1 && argc != 5 && argc != 6) || D < 1 || H < 1 || T < 1 || ITERS < 1 || threads < 0)
         return fprintf(stderr, "usage: bench_emu [D H T iters [threads]]\n"), 2;
-    if (threads) openblas_set_num_threads(threads);
+    if (threads) ant_blas_set_threads(threads);
     struct ant_chip chip = {sizeof chip, "M4", 4, "base", 1, 1, "", "1.3", "ios18", 0, 0, 1, 128, 49152, 100, 18.6};
     struct ant_rng r;
     rng_seed(&r, 1);
@@ -169,7 +169,7 @@ int main(int argc, char **argv)
            cm = median(cpu_ms, ITERS);
     printf("bench_emu: FFN layer D=%d H=%d T=%d, forward+backward(dx), median of %d after %d warm-up\n",
            D, H, T, ITERS, WARMUP);
-    printf("  OpenBLAS threads %d (both sides), fp16 conversion: %s\n", openblas_get_num_threads(),
+    printf("  OpenBLAS threads %d (both sides), fp16 conversion: %s\n", ant_blas_threads(),
            fp16_impl_active()->name);
     printf("  emulator  %8.2f ms  (%.2f GFLOP, %.1f GFLOP/s; host surface put/get and repacking %.2f ms of it)\n",
            em, gflop, gflop / em * 1e3, median(io_ms, ITERS));

@@ -3,7 +3,7 @@
 #ifndef ANT_BENCH_UTIL_H
 #define ANT_BENCH_UTIL_H
 
-#include <cblas.h>
+#include "base/blas.h"
 #include <stdlib.h>
 #include <time.h>
 

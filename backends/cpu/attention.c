@@ -3,7 +3,7 @@
  * leading dimension, so nothing is transposed or copied. */
 #include "cpu/ops.h"
 
-#include <cblas.h>
+#include "base/blas.h"
 #include <math.h>
 #include <string.h>
 

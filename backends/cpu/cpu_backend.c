@@ -3,7 +3,7 @@
  * outrank it where they can run, and it stays the fallback of last resort. */
 #define _POSIX_C_SOURCE 200112L   /* clock_gettime */
 #include <anetrain/backend.h>
-#include <cblas.h>
+#include "base/blas.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,10 +58,10 @@ static int cpu_open(const struct ant_host *host, const struct ant_open_args *arg
     }
     x->c = *args->model;
     x->stats.size = sizeof x->stats;
-    if (threads > 0) openblas_set_num_threads((int)threads);
+    if (threads > 0) ant_blas_set_threads((int)threads);
     if (host && host->log)
-        host->log(ANT_LOG_DEBUG, "cpu", "OpenBLAS %s, %d threads", openblas_get_corename(),
-                  openblas_get_num_threads());
+        host->log(ANT_LOG_DEBUG, "cpu", ANT_BLAS_NAME " %s, %d threads", ant_blas_core(),
+                  ant_blas_threads());
     *out = x;
     return 0;
 }

@@ -2,7 +2,7 @@
  * softmax cross-entropy. Attention lives in attention.c. */
 #include "cpu/ops.h"
 
-#include <cblas.h>
+#include "base/blas.h"
 #include <math.h>
 #include <string.h>
 

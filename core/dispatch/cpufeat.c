@@ -2,7 +2,7 @@
 #define _GNU_SOURCE
 #include "dispatch/cpufeat.h"
 
-#include <cblas.h>
+#include "base/blas.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,7 +134,7 @@ int cpufeat_has(const char *feature)
 /* OpenBLAS cores that already use AVX-512 kernels. */
 static int blas_core_is_avx512(void)
 {
-    const char *core = openblas_get_corename();
+    const char *core = ant_blas_core();
     static const char *good[] = {"skylakex", "cooperlake", "sapphirerapids"};
     for (size_t i = 0; core && i < sizeof good / sizeof *good; i++)
         if (strcasecmp(core, good[i]) == 0) return 1;

@@ -7,7 +7,7 @@
 
 #include "ane/base/fp16.h"
 
-#include <cblas.h>
+#include "base/blas.h"
 #include <math.h>
 #include <string.h>
 
