@@ -101,7 +101,7 @@ int main(int argc, char **argv)
     if ((argc != 1 && argc != 5 && argc != 6) || D < 1 || H < 1 || T < 1 || ITERS < 1 || threads < 0)
         return fprintf(stderr, "usage: bench_emu [D H T iters [threads]]\n"), 2;
     if (threads) ant_blas_set_threads(threads);
-    struct ant_chip chip = {sizeof chip, "M4", 4, "base", 1, 1, "", "1.3", "ios18", 0, 0, 1, 128, 49152, 100, 18.6};
+    struct ant_chip chip = {sizeof chip, "M4", 4, "base", 1, 1, "", "1.3", "ios18", 0, 0, 1, 128, 49152, 100, 18.6, 1};
     struct ant_rng r;
     rng_seed(&r, 1);
     size_t nw = (size_t)D * H;
