@@ -5,7 +5,8 @@ noinst_LTLIBRARIES += %reldir%/libantoptim.la
 %canon_reldir%_libantoptim_la_SOURCES = %reldir%/optim.c %reldir%/optim.h
 %canon_reldir%_libantoptim_la_CFLAGS = $(AM_CFLAGS) -fno-math-errno
 
-anetrain_SOURCES += %reldir%/ckpt.c %reldir%/ckpt.h %reldir%/xxh64.c %reldir%/xxh64.h %reldir%/le.h
+anetrain_SOURCES += %reldir%/ckpt.c %reldir%/ckpt.h %reldir%/xxh64.c %reldir%/xxh64.h %reldir%/le.h \
+	%reldir%/ckpt_policy.c %reldir%/ckpt_policy.h
 anetrain_LDADD += %reldir%/libantoptim.la
 
 check_PROGRAMS += tests/test_optim tests/test_ckpt

@@ -10,7 +10,7 @@ check_PROGRAMS += tests/test_data tests/test_tokenizer tests/test_llama2c
 TESTS += tests/test_data tests/test_tokenizer tests/test_llama2c
 
 tests_test_data_SOURCES = tests/test_data.c tests/test_util.h \
-	%reldir%/data.c %reldir%/corpus.c %reldir%/rng.c %reldir%/util.c
+	%reldir%/data.c %reldir%/corpus.c %reldir%/fileio.c %reldir%/rng.c %reldir%/util.c
 tests_test_data_LDADD = -lm
 tests_test_tokenizer_SOURCES = tests/test_tokenizer.c tests/test_util.h \
 	%reldir%/tokenizer.c %reldir%/fileio.c %reldir%/util.c
