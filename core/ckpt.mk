@@ -9,10 +9,14 @@ anetrain_SOURCES += %reldir%/ckpt.c %reldir%/ckpt.h %reldir%/xxh64.c %reldir%/xx
 	%reldir%/ckpt_policy.c %reldir%/ckpt_policy.h
 anetrain_LDADD += %reldir%/libantoptim.la
 
-check_PROGRAMS += tests/test_optim tests/test_ckpt
-TESTS += tests/test_optim tests/test_ckpt
+check_PROGRAMS += tests/test_optim tests/test_ckpt tests/test_ckpt_policy
+TESTS += tests/test_optim tests/test_ckpt tests/test_ckpt_policy
 tests_test_optim_SOURCES = tests/test_optim.c core/state.c core/util.c core/rng.c
 tests_test_optim_LDADD = %reldir%/libantoptim.la -lm
 tests_test_ckpt_SOURCES = tests/test_ckpt.c tests/test_util.h %reldir%/ckpt.c core/state.c \
 	core/util.c core/rng.c core/fileio.c core/xxh64.c
 tests_test_ckpt_LDADD = -lm
+tests_test_ckpt_policy_SOURCES = tests/test_ckpt_policy.c tests/test_util.h \
+	%reldir%/ckpt_policy.c %reldir%/ckpt.c core/state.c core/util.c core/rng.c core/fileio.c \
+	core/xxh64.c
+tests_test_ckpt_policy_LDADD = -lm

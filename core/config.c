@@ -851,6 +851,9 @@ int config_validate(const struct ant_run_config *rc, struct ant_err *e)
     if (!strcmp(t->schedule, "cosine") && t->min_lr > t->lr)
         return fail_key(rc, blame(rc, key_index("train.min_lr"), key_index("train.lr")), e,
                         "train.min_lr (%g) must not exceed train.lr (%g)", t->min_lr, t->lr);
+    if (rc->ckpt.max_rollbacks > 1000)   /* each halves the rate: 2^-1000 is near the end of doubles */
+        return fail_key(rc, key_index("checkpoint.max_rollbacks"), e,
+                        "checkpoint.max_rollbacks (%ld) must be <= 1000", rc->ckpt.max_rollbacks);
     if (rc->ckpt.diverge_factor <= 1)
         return fail_key(rc, key_index("checkpoint.diverge_factor"), e,
                         "checkpoint.diverge_factor (%g) must be > 1", rc->ckpt.diverge_factor);

@@ -1,4 +1,6 @@
 # Whole-program tests of the trainer (areas keep their unit tests in their fragments).
 EXTRA_DIST += %reldir%/tap.h %reldir%/tap.sh
-TESTS += %reldir%/test_train.sh %reldir%/test_errors.sh %reldir%/test_ckpt_policy.sh
-EXTRA_DIST += %reldir%/test_train.sh %reldir%/test_errors.sh %reldir%/test_ckpt_policy.sh
+TESTS += %reldir%/test_train.sh %reldir%/test_errors.sh %reldir%/test_ckpt_policy.sh \
+	%reldir%/test_kill_policy.sh
+EXTRA_DIST += %reldir%/test_train.sh %reldir%/test_errors.sh %reldir%/test_ckpt_policy.sh \
+	%reldir%/test_kill_policy.sh
