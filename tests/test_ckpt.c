@@ -3,6 +3,7 @@
  * message naming the file and the section; a failed save leaves the old file intact. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -438,6 +439,63 @@ static void test_failed_save(void)
     state_free(&s);
 }
 
+/* Version 2's run record round-trips; a version 1 file (the same bytes without the 48
+ * bytes of the record at the end of meta) still loads, with the record's defaults. */
+static void test_versions(void)
+{
+    struct ant_train_state s, back;
+    struct ant_train_opts o = some_opts();
+    struct ant_ckpt_info info;
+    struct ant_ckpt_run run = {0.25, 2, 3.5, 3.25, 3.125, 40};
+    struct ant_err e = {{0}};
+    make_state(&s, 5);
+    const char *p2 = tmp_path("v2.ckpt"), *p1 = tmp_path("v1.ckpt");
+    ok(ckpt_save_run(p2, &s, &o, "a", 1, &run, &e) == 0, "save with a run record (%s)", e.msg);
+    ok(ckpt_load(p2, &back, &info, &e) == 0 && !memcmp(&info.run, &run, sizeof run),
+       "the run record round-trips");
+    state_free(&back);
+
+    size_t n;
+    unsigned char *b = slurp(p2, &n);
+    uint64_t meta_off = rd64(entry(b, 0) + 8), meta_size = rd64(entry(b, 0) + 16);
+    size_t cut = meta_off + meta_size - 48;   /* 6 fields of 8 bytes */
+    memmove(b + cut, b + cut + 48, n - cut - 48);
+    wr32(b + 8, 1);
+    wr64(entry(b, 0) + 16, meta_size - 48);
+    for (int i = 1; i < CKPT_N_SECTIONS; i++) wr64(entry(b, i) + 8, rd64(entry(b, i) + 8) - 48);
+    rehash_meta(b);
+    write_bytes(p1, b, n - 48);
+    free(b);
+    int rc = ckpt_load(p1, &back, &info, &e);
+    ok(rc == 0, "a version 1 checkpoint loads (%s)", rc ? e.msg : "");
+    ok(rc == 0 && back.step == s.step && !memcmp(back.weights, s.weights, s.layout.total * 4),
+       "  with its step and weights");
+    ok(rc == 0 && info.run.lr_scale == 1 && info.run.rollbacks == 0 && isnan(info.run.best_loss) &&
+       info.run.best_step == -1 && isnan(info.run.smooth_loss), "  and the default run record");
+    if (rc == 0) state_free(&back);
+
+    /* never a non-finite state on disk: the save fails and PATH stays as it was */
+    s.m[7] = INFINITY;
+    const char *sec = NULL;
+    ok(ckpt_first_nonfinite(&s, &sec) == 7 && sec && !strcmp(sec, "adamw.m"),
+       "an infinite moment is found (adamw.m element 7)");
+    n = 0;
+    unsigned char *before = slurp(p2, &n), *after;
+    size_t n2;
+    rc = ckpt_save_run(p2, &s, &o, "a", 1, &run, &e);
+    after = slurp(p2, &n2);
+    ok(rc < 0 && has(e.msg, "adamw.m element 7 is not a finite number") && n == n2 &&
+       !memcmp(before, after, n), "a non-finite state is not saved; the file is untouched (%s)",
+       e.msg);
+    free(before);
+    free(after);
+    s.m[7] = 0;
+    s.v[3] = -1e-9f;
+    ok(ckpt_save_run(p2, &s, &o, "a", 1, &run, &e) < 0 && has(e.msg, "adamw.v element 3"),
+       "nor one with a negative second moment");
+    state_free(&s);
+}
+
 int main(void)
 {
     tmp_dir_make("test_ckpt");
@@ -454,6 +512,7 @@ int main(void)
     test_prev();
     test_check_model();
     test_failed_save();
+    test_versions();
     tmp_dir_remove();
     return tap_done();
 }

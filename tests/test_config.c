@@ -40,6 +40,7 @@ static const char *differs(const struct ant_run_config *a, const struct ant_run_
     SAME_STR(data.path); SAME_STR(data.format); SAME_STR(data.tokenizer);
     SAME_STR(data.eval_path);
     SAME_STR(ckpt.path); SAME(ckpt.every); SAME_STR(ckpt.init_model);
+    SAME(ckpt.diverge_factor); SAME(ckpt.diverge_steps); SAME(ckpt.max_rollbacks);
     SAME_STR(be.backend); SAME_LIST(be.fallback, be.n_fallback);
     SAME_LIST(be.exclude, be.n_exclude); SAME_LIST(be.plugin_path, be.n_plugin_path);
     SAME_STR(be.chip); SAME(be.strict); SAME(be.threads);
@@ -155,7 +156,8 @@ static const char full_text[] =
     "  init_std = 0.5; log_every = 3; };\n"
     "data = { path = \"train.txt\"; format = \"text\"; tokenizer = \"/abs/tok.bin\";\n"
     "  eval_path = \"held/out.txt\"; };\n"
-    "checkpoint = { path = \"run.ckpt\"; every = 0; init_model = \"m.bin\"; };\n"
+    "checkpoint = { path = \"run.ckpt\"; every = 0; init_model = \"m.bin\";\n"
+    "  diverge_factor = 2.5; diverge_steps = 9; max_rollbacks = 0; };\n"
     "backend = \"cpu\"; fallback = [ ]; exclude = [ \"ane-static\", \"ane-dynamic\" ];\n"
     "plugin_path = ( \"plug\", \"/opt/plug\" ); chip = \"M4 Pro\"; strict = true; threads = 2;\n"
     "backends = {\n"
@@ -178,6 +180,9 @@ static void full_expected(struct ant_run_config *w, const char *dir)
     snprintf(w->data.eval_path, sizeof w->data.eval_path, "%sheld/out.txt", dir);
     snprintf(w->ckpt.path, sizeof w->ckpt.path, "%srun.ckpt", dir);
     snprintf(w->ckpt.init_model, sizeof w->ckpt.init_model, "%sm.bin", dir);
+    w->ckpt.diverge_factor = 2.5;
+    w->ckpt.diverge_steps = 9;
+    w->ckpt.max_rollbacks = 0;
     strcpy(w->be.backend, "cpu");
     strcpy(w->be.exclude[0], "ane-static");
     strcpy(w->be.exclude[1], "ane-dynamic");
@@ -208,9 +213,9 @@ static void test_full_file(void)
     ok(config_validate(&rc, &e) == 0, "and validates (%s)", e.msg);
     config_setting_t *thr = rc.backend_settings ?
         config_setting_lookup(rc.backend_settings, "cpu.threads") : NULL;
-    ok(thr && config_setting_get_int(thr) == 3 && config_setting_source_line(thr) == 14 &&
+    ok(thr && config_setting_get_int(thr) == 3 && config_setting_source_line(thr) == 15 &&
        config_setting_source_file(thr) && !strcmp(config_setting_source_file(thr), path),
-       "backends.cpu.threads = 3 at all.cfg:14");
+       "backends.cpu.threads = 3 at all.cfg:15");
     config_free(&rc);
 
     /* from a string, relative paths stay relative to the current folder */
@@ -294,6 +299,8 @@ static void test_file_errors(void)
     expect_bad_value("train.warmup_steps", "-1", "must be >= 0");
     expect_bad_value("train.seed", "-5", "must be >= 0");
     expect_bad_value("checkpoint.every", "-1", "must be >= 0");
+    expect_bad_value("checkpoint.diverge_steps", "0", "must be >= 1");
+    expect_bad_value("checkpoint.max_rollbacks", "-1", "must be >= 0");
     expect_bad_value("threads", "-2", "must be >= 0");
     expect_bad_value("model.dim", "5000000000L", "out of range");
     /* ranges of numbers */
@@ -384,6 +391,8 @@ static void test_cross_rules(void)
                    "train.steps", "train.warmup_steps (60) must not exceed train.steps (50)");
     expect_invalid("train = {\n  min_lr = 0.5; lr = 0.1;\n};\n", 2, "train.min_lr",
                    "train.min_lr (0.5) must not exceed train.lr (0.1)");
+    expect_invalid("checkpoint = {\n  diverge_factor = 1.0;\n};\n", 2,
+                   "checkpoint.diverge_factor", "checkpoint.diverge_factor (1) must be > 1");
     expect_invalid("model = {\n  vocab_size = 100;\n};\n", 2, "model.vocab_size",
                    "the embedded corpus) needs model.vocab_size >= 256");
     expect_invalid("data = {\n  format = \"tokens\";\n};\n", 2, "data.format",

@@ -68,20 +68,23 @@ expect_error "a checkpoint of another model shape is refused on resume" "dim" \
     "$ANETRAIN" train --config "$tmp/other.cfg" --ckpt "$tmp/good.ckpt" --resume
 
 # Divergence: an absurd learning rate without clipping makes every gradient non-finite.
-# The run skips those updates, stops after five in a row, and does not overwrite the
-# last good checkpoint (written at step 5).
+# The run skips those updates; five in a row roll it back with the learning rate halved,
+# three times (checkpoint.max_rollbacks), then it stops. No state of it was ever good
+# enough to save, so no checkpoint exists; the advice names grad_clip, which is off.
 cat > "$tmp/diverge.cfg" <<CFG
 model = { dim = 64; hidden_dim = 176; n_layers = 2; n_heads = 4; n_kv_heads = 2; seq_len = 64; };
 train = { batch_size = 4; steps = 40; lr = 1000.0; min_lr = 1.0; warmup_steps = 0; grad_clip = 0.0; };
 checkpoint = { every = 5; };
 CFG
-expect_error "a diverging run stops with a clear reason" "non-finite.*holds step" \
+expect_error "a diverging run stops with a clear reason" \
+    "diverged.*3 rollback.*stopping: no checkpoint was written; lower train.lr or enable train.grad_clip" \
     "$ANETRAIN" train --config "$tmp/diverge.cfg" --ckpt "$tmp/div.ckpt" --quiet
 grep -q "update skipped" "$tmp/err"
 ok $? "each non-finite step is reported as skipped"
-"$ANETRAIN" eval --config "$tmp/diverge.cfg" --ckpt "$tmp/div.ckpt" --batches 1 > "$tmp/out" 2>&1 &&
-    grep -q -E "loss [0-9]" "$tmp/out"
-ok $? "the last checkpoint before divergence is intact and finite"
+[ "$(grep -c "rolling back to step 0 (the initial weights)" "$tmp/err")" -eq 3 ]
+ok $? "three rollbacks to the initial weights, no more"
+! test -e "$tmp/div.ckpt" && ! test -e "$tmp/div.ckpt.best"
+ok $? "no diverged state was written as a checkpoint"
 
 expect_error "an unwritable checkpoint path is refused before training" "nofolder/x.ckpt: cannot write here" \
     "$ANETRAIN" train --config "$cfg" --ckpt "$tmp/nofolder/x.ckpt"

@@ -6,22 +6,55 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-FILE *file_open_read(const char *path, uint64_t *size, struct ant_err *e)
+int file_open_regular(const char *path, uint64_t *size, struct ant_err *e)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    /* O_NONBLOCK: opening a FIFO for reading would wait for a writer forever. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
+    if (fd < 0) {
         if (errno == ENOENT) ant_errf(e, "%s: no such file", path);
         else ant_errf(e, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
+        return -1;
     }
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        ant_errf(e, "%s: not a regular file", path);
-        return NULL;
+    memset(&st, 0, sizeof st);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ant_errf(e, "%s: %s", path, S_ISDIR(st.st_mode) ? "is a directory"
+                                                         : "not a regular file");
+        close(fd);
+        return -1;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+        ant_errf(e, "%s: cannot open: %s", path, strerror(errno));
+        close(fd);
+        return -1;
     }
     *size = (uint64_t)st.st_size;
+    return fd;
+}
+
+FILE *file_open_read(const char *path, uint64_t *size, struct ant_err *e)
+{
+    int fd = file_open_regular(path, size, e);
+    if (fd < 0) return NULL;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        ant_errf(e, "%s: cannot open: %s", path, strerror(errno));
+        close(fd);
+    }
     return f;
+}
+
+int file_check_output(const char *path, const char *what, struct ant_err *e)
+{
+    size_t n = strlen(path);
+    if (n == 0) return ant_errf(e, "%s: empty path", what);
+    if (path[n - 1] == '/') return ant_errf(e, "%s: %s names a folder (ends with '/')", what, path);
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return ant_errf(e, "%s: %s %s", what, path,
+                        S_ISDIR(st.st_mode) ? "is a folder" : "exists and is not a regular file");
+    return 0;
 }
 
 int atomic_open(struct ant_atomic_file *a, const char *path, struct ant_err *e)
@@ -56,18 +89,58 @@ static int fsync_dir_of(const char *path)
     return rc;
 }
 
-/* Keep the current file as PATH.prev. A hard link, not a rename, so that PATH exists at
- * every moment: a crash between renaming PATH away and renaming the new file in would
- * leave nothing to resume from. File systems without hard links get the rename. */
+/* src -> dst by copying, for file systems without hard links. */
+static int copy_file(const char *src, const char *dst, struct ant_err *e)
+{
+    uint64_t size;
+    FILE *in = file_open_read(src, &size, e);
+    if (!in) return -1;
+    struct ant_atomic_file a;
+    if (atomic_open(&a, dst, e) < 0) {
+        fclose(in);
+        return -1;
+    }
+    char buf[1 << 16];
+    size_t k;
+    int rc = 0;
+    while (rc == 0 && (k = fread(buf, 1, sizeof buf, in)) > 0) rc = atomic_write(&a, buf, k, e);
+    if (rc == 0 && ferror(in)) rc = ant_errf(e, "%s: read failed: %s", src, strerror(errno));
+    fclose(in);
+    if (rc < 0) {
+        atomic_abort(&a);
+        return -1;
+    }
+    return atomic_commit(&a, 0, e);
+}
+
+/* A hard link made under a temp name and renamed over dst, so src is never absent and
+ * a dst that appears meanwhile is simply replaced (no EEXIST); a copy where the file
+ * system has no hard links. */
+int file_keep_copy(const char *src, const char *dst, struct ant_err *e)
+{
+    char tmp[ANT_PATH_MAX + 40];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", dst, (long)getpid());
+    unlink(tmp);
+    if (link(src, tmp) == 0) {
+        if (rename(tmp, dst) == 0) return 0;
+        int err = errno;
+        unlink(tmp);
+        return ant_errf(e, "%s: cannot replace it: %s", dst, strerror(err));
+    }
+    struct ant_err inner;
+    if (copy_file(src, dst, &inner) < 0) return ant_errf(e, "%s: %s", dst, inner.msg);
+    return 0;
+}
+
+/* Keep the current file as PATH.prev, PATH present at every moment. */
 static int keep_previous(const char *path, struct ant_err *e)
 {
     char prev[ANT_PATH_MAX + 8];
+    struct ant_err inner;
     snprintf(prev, sizeof prev, "%s.prev", path);
-    if (unlink(prev) != 0 && errno != ENOENT)
-        return ant_errf(e, "%s: cannot replace the previous copy: %s", prev, strerror(errno));
-    if (link(path, prev) == 0 || rename(path, prev) == 0) return 0;
-    return ant_errf(e, "%s: cannot keep the previous copy as %s: %s", path, prev,
-                    strerror(errno));
+    if (file_keep_copy(path, prev, &inner) < 0)
+        return ant_errf(e, "cannot keep the previous copy: %s", inner.msg);
+    return 0;
 }
 
 int atomic_commit(struct ant_atomic_file *a, int keep_prev, struct ant_err *e)

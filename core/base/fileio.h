@@ -12,6 +12,12 @@
 /* Open a regular file for reading and give its size. The one way the core opens its
  * input files, so every reader words a missing or odd file the same way. */
 FILE *file_open_read(const char *path, uint64_t *size, struct ant_err *e);
+/* The same as a file descriptor (for mmap); -1 on error. A FIFO, a device or a folder
+ * is refused at once, never waited on. */
+int file_open_regular(const char *path, uint64_t *size, struct ant_err *e);
+/* A path an output file may be written to: not empty, not ending with '/', not an
+ * existing folder, FIFO or device. what names the option or key ("--ckpt"). */
+int file_check_output(const char *path, const char *what, struct ant_err *e);
 
 struct ant_atomic_file {
     FILE *f;
@@ -27,5 +33,8 @@ int atomic_write(struct ant_atomic_file *a, const void *p, size_t n, struct ant_
  * file is removed and the target is untouched. */
 int atomic_commit(struct ant_atomic_file *a, int keep_prev, struct ant_err *e);
 void atomic_abort(struct ant_atomic_file *a);
+/* Make dst hold what src holds now (a hard link, or a copy on file systems without
+ * them), replacing dst atomically; src stays in place throughout. */
+int file_keep_copy(const char *src, const char *dst, struct ant_err *e);
 
 #endif

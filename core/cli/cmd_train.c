@@ -16,16 +16,21 @@ static const char usage[] =
     "  --grad-accum N     micro-batches per optimizer step\n"
     "  --init-model FILE  start from a llama2.c model.bin (fine-tuning; its shape must\n"
     "                     match the config, e.g. --preset stories15M)\n"
-    "  --resume           continue from the checkpoint (--ckpt) bit-exactly\n"
+    "  --resume           continue from the checkpoint (--ckpt) bit-exactly; if it is\n"
+    "                     damaged, from PATH.prev, then PATH.best (with a warning)\n"
+    "  --force            start a fresh run over the checkpoint of another run,\n"
+    "                     deleting PATH, PATH.prev and PATH.best\n"
     "  --stop-after N     run at most N steps now, save, and exit (resume later)\n"
     "  --quiet            no progress line\n"
     CLI_CONFIG_USAGE
     "\n"
     "Flags override the config file, which overrides the built-in defaults.\n"
-    "Ctrl-C finishes the current step, saves a checkpoint and exits.\n";
+    "Ctrl-C (and SIGTERM, SIGHUP, SIGQUIT, SIGUSR1/2, SIGALRM, SIGXCPU) finishes the\n"
+    "current step, saves a checkpoint and exits. One trainer per checkpoint: a second\n"
+    "one on the same PATH is refused (PATH.lock).\n";
 
 enum { OPT_STEPS = OPT_CLI_LAST, OPT_LR, OPT_BATCH, OPT_ACCUM, OPT_INIT, OPT_RESUME,
-       OPT_STOP_AFTER, OPT_QUIET };
+       OPT_STOP_AFTER, OPT_QUIET, OPT_FORCE };
 
 /* The train-only flags that set config fields, kept as text until the config is built. */
 struct train_overrides {
@@ -79,6 +84,7 @@ int cmd_train(int argc, char **argv)
         {"resume", no_argument, 0, OPT_RESUME},
         {"stop-after", required_argument, 0, OPT_STOP_AFTER},
         {"quiet", no_argument, 0, OPT_QUIET},
+        {"force", no_argument, 0, OPT_FORCE},
         CLI_CONFIG_OPTIONS,
         {0, 0, 0, 0},
     };
@@ -96,6 +102,7 @@ int cmd_train(int argc, char **argv)
         case OPT_INIT: ov.init = optarg; break;
         case OPT_RESUME: tf.resume = 1; break;
         case OPT_QUIET: tf.quiet = 1; break;
+        case OPT_FORCE: tf.force = 1; break;
         case OPT_STOP_AFTER:
             if (cli_parse_long(optarg, 1, 1L << 40, &tf.stop_after) < 0)
                 return fail("train", "--stop-after: expected a whole number >= 1");

@@ -97,6 +97,9 @@ static const struct key keys[] = {
     K("checkpoint.path", PATH, ckpt.path, ANY),
     K("checkpoint.every", INT, ckpt.every, GE0),
     K("checkpoint.init_model", PATH, ckpt.init_model, ANY),
+    K("checkpoint.diverge_factor", REAL, ckpt.diverge_factor, GT0),
+    K("checkpoint.diverge_steps", INT, ckpt.diverge_steps, GE1),
+    K("checkpoint.max_rollbacks", INT, ckpt.max_rollbacks, GE0),
     K("backend", STR, be.backend, NONEMPTY),
     LIST("fallback", NAMES, be.fallback, be.n_fallback),
     LIST("exclude", NAMES, be.exclude, be.n_exclude),
@@ -685,13 +688,14 @@ static int check_includes(const char *file, const char *dir, int depth, struct a
 int config_load(struct ant_run_config *rc, const char *file, struct ant_err *e)
 {
     struct stat sb;
-    FILE *f = fopen(file, "r");
-    if (!f) return ant_errf(e, "%s: cannot open: %s", file, strerror(errno));
-    fclose(f);
+    /* stat before fopen: opening a FIFO would wait for a writer forever. */
     if (stat(file, &sb) == 0 && S_ISDIR(sb.st_mode))
         return ant_errf(e, "%s: is a folder, not a config file", file);
     if (stat(file, &sb) == 0 && !S_ISREG(sb.st_mode))
         return ant_errf(e, "%s: not a regular file", file);
+    FILE *f = fopen(file, "r");
+    if (!f) return ant_errf(e, "%s: cannot open: %s", file, strerror(errno));
+    fclose(f);
 
     /* @include "x.cfg" is relative to this file's folder, like the paths in it */
     char dir[ANT_PATH_MAX];
@@ -847,6 +851,12 @@ int config_validate(const struct ant_run_config *rc, struct ant_err *e)
     if (!strcmp(t->schedule, "cosine") && t->min_lr > t->lr)
         return fail_key(rc, blame(rc, key_index("train.min_lr"), key_index("train.lr")), e,
                         "train.min_lr (%g) must not exceed train.lr (%g)", t->min_lr, t->lr);
+    if (rc->ckpt.max_rollbacks > 1000)   /* each halves the rate: 2^-1000 is near the end of doubles */
+        return fail_key(rc, key_index("checkpoint.max_rollbacks"), e,
+                        "checkpoint.max_rollbacks (%ld) must be <= 1000", rc->ckpt.max_rollbacks);
+    if (rc->ckpt.diverge_factor <= 1)
+        return fail_key(rc, key_index("checkpoint.diverge_factor"), e,
+                        "checkpoint.diverge_factor (%g) must be > 1", rc->ckpt.diverge_factor);
     /* the embedded corpus and text files are bytes: ids 0..255 */
     int path = key_index("data.path"), format = key_index("data.format");
     if ((!rc->data.path[0] || !strcmp(rc->data.format, "text")) && m->vocab_size < 256)

@@ -37,6 +37,9 @@ struct ant_ckpt_opts {
     char path[ANT_PATH_MAX];       /* checkpoint file; previous one kept as PATH.prev */
     long every;                    /* steps between checkpoints; 0 = only at the end */
     char init_model[ANT_PATH_MAX]; /* llama2.c model.bin to start from; "" = random */
+    double diverge_factor;         /* diverging: smoothed loss above this x its lowest, */
+    long diverge_steps;            /* ... for this many steps in a row */
+    long max_rollbacks;            /* rollbacks (learning rate halved) before stopping */
 };
 
 struct ant_backend_opts {

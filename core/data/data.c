@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fileio.h"
 #include "data/corpus.h"
 
 #define EMBEDDED_NAME "<embedded corpus>"
@@ -45,19 +46,12 @@ static uint64_t fingerprint(const struct ant_data *d)
 /* Map the whole file read-only; the error names the file and the reason. */
 static int map_file(struct ant_data *d, const char *path, struct ant_err *e)
 {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) {
-        if (errno == ENOENT) return ant_errf(e, "%s: no such file", path);
-        return ant_errf(e, "%s: cannot open: %s", path, strerror(errno));
-    }
+    uint64_t size;
+    int fd = file_open_regular(path, &size, e);
+    if (fd < 0) return -1;
     struct stat st;
     if (fstat(fd, &st) != 0) {
         ant_errf(e, "%s: cannot stat: %s", path, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        ant_errf(e, "%s: %s", path, S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
         close(fd);
         return -1;
     }

@@ -10,7 +10,7 @@ check_PROGRAMS += tests/test_data tests/test_tokenizer
 TESTS += tests/test_data tests/test_tokenizer
 
 tests_test_data_SOURCES = tests/test_data.c tests/test_util.h \
-	%reldir%/data.c %reldir%/corpus.c core/base/rng.c core/base/util.c
+	%reldir%/data.c %reldir%/corpus.c core/base/fileio.c core/base/rng.c core/base/util.c
 tests_test_data_LDADD = -lm
 tests_test_tokenizer_SOURCES = tests/test_tokenizer.c tests/test_util.h \
 	%reldir%/tokenizer.c core/base/fileio.c core/base/util.c

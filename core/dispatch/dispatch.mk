@@ -8,6 +8,7 @@
 dispatch_core_sources = \
 	%reldir%/chip.c %reldir%/chip.h %reldir%/chipprof.c %reldir%/chipprof.h \
 	%reldir%/registry.c %reldir%/registry.h %reldir%/settings.c %reldir%/select.c \
+	%reldir%/modcheck.c %reldir%/modcheck.h \
 	%reldir%/host.c %reldir%/host.h \
 	%reldir%/dispatch.c %reldir%/dispatch.h
 anetrain_SOURCES += $(dispatch_core_sources) \
@@ -83,6 +84,16 @@ tests_plugins_ant_test_needs_ane_la_CPPFLAGS = $(AM_CPPFLAGS) -DFAULT=7 \
 tests_plugins_ant_test_needs_ane_la_LDFLAGS = $(faulty_ldflags)
 tests_plugins_ant_test_needs_ane_la_LIBADD = $(faulty_libadd)
 
+# A module with an undefined symbol, kept out of tests/plugins (which other tests scan):
+# tests/test_plugin_corpus.sh puts it in its hostile plugin folder.
+check_LTLIBRARIES += tests/hostile/ant_test_undefined.la
+tests_hostile_ant_test_undefined_la_SOURCES = tests/plugins/faulty.c
+tests_hostile_ant_test_undefined_la_CPPFLAGS = $(AM_CPPFLAGS) -DFAULT=8 \
+	-DANT_MODULE_NAME=ant_test_undefined -DBACKEND_NAME='"test-undefined"'
+tests_hostile_ant_test_undefined_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere \
+	$(ALLOW_UNDEFINED_LDFLAGS)
+tests_hostile_ant_test_undefined_la_LIBADD = $(faulty_libadd)
+
 # --- Tests ------------------------------------------------------------------------
 dispatch_test_sources = $(dispatch_core_sources) %reldir%/cpufeat.c core/base/util.c
 dispatch_test_ldadd = $(LIBLTDL) $(LIBCONFIG_LIBS) $(OPENBLAS_LIBS) -lm
@@ -124,5 +135,6 @@ EXTRA_tests_test_dispatch_example_DEPENDENCIES = $(dispatch_test_modules)
 
 # Through the real program: the trainer with the broken modules (checkpoints compared
 # with cmp), and the example built out of tree from installed headers.
-TESTS += tests/test_fallback_train.sh tests/test_plugin_kit.sh
-EXTRA_DIST += tests/plugins/faulty.c tests/test_fallback_train.sh tests/test_plugin_kit.sh
+TESTS += tests/test_fallback_train.sh tests/test_plugin_kit.sh tests/test_plugin_corpus.sh
+EXTRA_DIST += tests/plugins/faulty.c tests/test_fallback_train.sh tests/test_plugin_kit.sh \
+	tests/test_plugin_corpus.sh

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "dispatch/host.h"
+#include "dispatch/modcheck.h"
 #include "dispatch/registry.h"
 
 /* Size of the v1.0 table: a module must provide at least this much. */
@@ -126,6 +127,33 @@ int registry_add(struct ant_registry *r, const struct ant_backend *b, const char
     return (int)(m - r->mods);
 }
 
+/* Open the module file behind stem only once it is known to be a whole shared object
+ * for this machine whose every symbol resolves (modcheck.h); NULL when refused. */
+static lt_dlhandle open_checked(struct ant_module *m, const char *stem)
+{
+    char file[ANT_PATH_MAX], why[460];
+    if (modcheck_resolve(stem, file, sizeof file, why, sizeof why) < 0 ||
+        modcheck_file(file, why, sizeof why) < 0) {
+        refuse(m, "%s", why);
+        return NULL;
+    }
+    void *bound = modcheck_bind_now(file, why, sizeof why);
+    if (!bound) {
+        refuse(m, "cannot be loaded: %s", why);
+        return NULL;
+    }
+    lt_dlhandle h = NULL;
+    lt_dladvise adv;
+    if (!lt_dladvise_init(&adv) && !lt_dladvise_local(&adv)) h = lt_dlopenadvise(file, adv);
+    lt_dladvise_destroy(&adv);
+    modcheck_release(bound);   /* libltdl's handle now holds the same, bound copy */
+    if (!h) {
+        const char *err = lt_dlerror();
+        refuse(m, "cannot be opened: %s", err ? err : "unknown error");
+    }
+    return h;
+}
+
 /* Open one module file (extensionless, as lt_dlforeachfile gives it) or take handle h
  * of the preloaded module `stem`. */
 static void load(struct ant_registry *r, const char *path, const char *stem, lt_dlhandle h)
@@ -135,17 +163,7 @@ static void load(struct ant_registry *r, const char *path, const char *stem, lt_
     if (!m) return;
     registry_name_for_file(stem, expect, sizeof expect);
     snprintf(m->name, sizeof m->name, "%s", expect);
-    if (!h) {
-        lt_dladvise adv;
-        if (!lt_dladvise_init(&adv) && !lt_dladvise_ext(&adv) && !lt_dladvise_local(&adv))
-            h = lt_dlopenadvise(path, adv);
-        lt_dladvise_destroy(&adv);
-        if (!h) {
-            const char *why = lt_dlerror();
-            refuse(m, "cannot be opened: %s", why ? why : "unknown error");
-            return;
-        }
-    }
+    if (!h && !(h = open_checked(m, path))) return;
     m->handle = h;
     int (*entry)(const struct ant_host *, const struct ant_backend **);
     void *sym = lt_dlsym(h, "ant_backend_entry");

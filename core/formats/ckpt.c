@@ -62,8 +62,16 @@ static const struct field fields[] = {
     FIELD("cursor.rng.s3", F_U64, cursor.rng.s[3]),
     FIELD("data_name", F_STR, data_name),
     FIELD("data_fingerprint", F_U64, data_fingerprint),
+    /* version 2: the run's own record (ckpt.h) */
+    FIELD("run.lr_scale", F_F64, run.lr_scale),
+    FIELD("run.rollbacks", F_INT, run.rollbacks),
+    FIELD("run.smooth_loss", F_F64, run.smooth_loss),
+    FIELD("run.low_loss", F_F64, run.low_loss),
+    FIELD("run.best_loss", F_F64, run.best_loss),
+    FIELD("run.best_step", F_INT, run.best_step),
 };
 #define N_FIELDS (sizeof fields / sizeof fields[0])
+#define N_FIELDS_V1 34   /* a version 1 file ends after data_fingerprint */
 #define N_MODEL_FIELDS 10
 
 /* A tripwire: a field added to these structs must be added to the table above (and
@@ -113,14 +121,25 @@ static size_t meta_encode(const struct ant_ckpt_info *info, unsigned char *out)
 
 static size_t type_bytes(enum ftype t) { return t == F_F32 || t == F_STR ? 4 : 8; }
 
-/* Fills info from n bytes of meta; -1 naming the field that is cut short or invalid. */
-static int meta_decode(const char *path, const unsigned char *p, size_t n,
+void ckpt_run_defaults(struct ant_ckpt_run *run)
+{
+    memset(run, 0, sizeof *run);
+    run->lr_scale = 1;
+    run->smooth_loss = run->low_loss = run->best_loss = NAN;
+    run->best_step = -1;
+}
+
+/* Fills info from n bytes of meta of a file of the given version; -1 naming the field
+ * that is cut short or invalid. */
+static int meta_decode(const char *path, uint32_t version, const unsigned char *p, size_t n,
                        struct ant_ckpt_info *info, struct ant_err *e)
 {
     memset(info, 0, sizeof *info);
+    ckpt_run_defaults(&info->run);
     unsigned char *base = (unsigned char *)info;
     const unsigned char *end = p + n;
-    for (size_t i = 0; i < N_FIELDS; i++) {
+    size_t n_fields = version >= 2 ? N_FIELDS : N_FIELDS_V1;
+    for (size_t i = 0; i < n_fields; i++) {
         const struct field *f = &fields[i];
         unsigned char *dst = base + f->off;
         if ((size_t)(end - p) < type_bytes(f->type))
@@ -151,6 +170,9 @@ static int meta_decode(const char *path, const unsigned char *p, size_t n,
     if (p != end)
         return ant_errf(e, "%s: section meta: %zu unexpected bytes after the last field", path,
                         (size_t)(end - p));
+    if (!(info->run.lr_scale > 0 && info->run.lr_scale <= 1) || info->run.rollbacks < 0)
+        return ant_errf(e, "%s: section meta: run.lr_scale %g or run.rollbacks %ld is out of "
+                           "range", path, info->run.lr_scale, info->run.rollbacks);
     return 0;
 }
 
@@ -275,11 +297,41 @@ static int write_body(struct ant_atomic_file *a, const struct ant_ckpt_info *inf
     return atomic_write(a, hdr, sizeof hdr, e);
 }
 
+long ckpt_first_nonfinite(const struct ant_train_state *s, const char **section)
+{
+    const float *arrays[] = {s->weights, s->m, s->v};
+    for (int i = 0; i < 3; i++) {
+        float acc = 0;   /* inf or NaN anywhere makes the sum NaN: one pass, no branch */
+        for (size_t k = 0; k < s->layout.total; k++) acc += arrays[i][k] * 0.0f;
+        if (acc == 0 && i < 2) continue;
+        for (size_t k = 0; k < s->layout.total; k++)
+            if (!isfinite(arrays[i][k]) || (i == 2 && arrays[i][k] < 0)) {
+                if (section) *section = sec_kind[SEC_WEIGHTS + i].name;
+                return (long)k;
+            }
+    }
+    return -1;
+}
+
 int ckpt_save(const char *path, const struct ant_train_state *s, const struct ant_train_opts *train,
               const char *data_name, uint64_t data_fingerprint, struct ant_err *e)
 {
+    return ckpt_save_run(path, s, train, data_name, data_fingerprint, NULL, e);
+}
+
+int ckpt_save_run(const char *path, const struct ant_train_state *s,
+                  const struct ant_train_opts *train, const char *data_name,
+                  uint64_t data_fingerprint, const struct ant_ckpt_run *run, struct ant_err *e)
+{
+    const char *sec;
+    long bad = ckpt_first_nonfinite(s, &sec);
+    if (bad >= 0)
+        return ant_errf(e, "%s: not saved: %s element %ld is not a finite number", path, sec,
+                        bad);
     struct ant_ckpt_info info;
     memset(&info, 0, sizeof info);
+    if (run) info.run = *run;
+    else ckpt_run_defaults(&info.run);
     info.model = s->model;
     info.train = *train;
     info.step = s->step;
@@ -306,6 +358,7 @@ int ckpt_save(const char *path, const struct ant_train_state *s, const struct an
 struct reader {
     FILE *f;
     const char *path;
+    uint32_t version;
     uint64_t file_size;
     struct section sec[CKPT_N_SECTIONS];
 };
@@ -345,6 +398,7 @@ static int read_header(struct reader *r, struct ant_err *e)
         return ant_errf(e, "%s: checkpoint format version %" PRIu32 " is newer than this "
                            "anetrain reads (%d); use a newer anetrain", r->path, version, CKPT_VERSION);
     if (version == 0) return ant_errf(e, "%s: header: invalid format version 0", r->path);
+    r->version = version;
     if (got >= 16 && le_rd32(h + 12) != CKPT_N_SECTIONS)
         return ant_errf(e, "%s: header: %" PRIu32 " sections, format version %d has %d", r->path,
                         le_rd32(h + 12), CKPT_VERSION, CKPT_N_SECTIONS);
@@ -376,7 +430,7 @@ static int read_meta(struct reader *r, struct ant_ckpt_info *info, struct ant_er
         return ant_errf(e, "%s: section meta: read failed", r->path);
     if (ant_xxh64(buf, s->size, 0) != s->hash)
         return ant_errf(e, "%s: section meta: checksum mismatch (the file is corrupted)", r->path);
-    if (meta_decode(r->path, buf, s->size, info, e) < 0) return -1;
+    if (meta_decode(r->path, r->version, buf, s->size, info, e) < 0) return -1;
     const char *bad = model_bad_field(&info->model);
     if (bad) return ant_errf(e, "%s: section meta: %s is out of range", r->path, bad);
     if (info->step < 0) return ant_errf(e, "%s: section meta: step %ld is negative", r->path, info->step);

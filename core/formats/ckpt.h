@@ -8,7 +8,8 @@
  *   sections back to back, in this order, the last one ending at the end of the file:
  *     "META"  the run config that matters and where the run stands, field by field
  *             (see the table in ckpt.c); integers as i64/u64, floats as f32/f64 bits,
- *             strings as u32 length + bytes
+ *             strings as u32 length + bytes. Version 2 appends the run's own record
+ *             (struct ant_ckpt_run); a version 1 file reads with its defaults.
  *     "WGHT"  fp32 master weights [layout.total], llama2.c tensor order (model.h)
  *     "MOM1"  AdamW first moment  [layout.total]
  *     "MOM2"  AdamW second moment [layout.total]
@@ -24,9 +25,22 @@
 #include "base/state.h"
 #include "base/util.h"
 
-#define CKPT_VERSION 1
+#define CKPT_VERSION 2
 #define CKPT_N_SECTIONS 4
 #define CKPT_HEADER_BYTES (16 + 32 * CKPT_N_SECTIONS + 8)
+
+/* What a run keeps about itself across restarts, for the checkpoint policy
+ * (ckpt_policy.h): how far divergence has cut the learning rate, and the losses that
+ * the best checkpoint and the divergence check compare with. */
+struct ant_ckpt_run {
+    double lr_scale;      /* 1, halved by each rollback; in (0, 1] */
+    long rollbacks;       /* rollbacks so far */
+    double smooth_loss;   /* exponentially smoothed training loss; NaN = none yet */
+    double low_loss;      /* lowest smooth_loss so far; NaN = none */
+    double best_loss;     /* the loss PATH.best was kept for; NaN = no PATH.best */
+    long best_step;       /* step of PATH.best; -1 = none */
+};
+void ckpt_run_defaults(struct ant_ckpt_run *run);
 
 struct ant_ckpt_info {   /* what a checkpoint says about itself */
     struct ant_model_config model;
@@ -36,6 +50,7 @@ struct ant_ckpt_info {   /* what a checkpoint says about itself */
     struct ant_cursor cursor;
     char data_name[ANT_PATH_MAX];
     uint64_t data_fingerprint;
+    struct ant_ckpt_run run;
 };
 
 /* Writes s (weights, moments, step, cursor, tokens_seen) with the train options and the
@@ -43,6 +58,14 @@ struct ant_ckpt_info {   /* what a checkpoint says about itself */
  * failure the file at path is untouched. */
 int ckpt_save(const char *path, const struct ant_train_state *s, const struct ant_train_opts *train,
               const char *data_name, uint64_t data_fingerprint, struct ant_err *e);
+/* The same, with the run's record (NULL: defaults). Neither writes a state holding a
+ * NaN or an infinity (or a negative second moment): -1 naming the element. */
+int ckpt_save_run(const char *path, const struct ant_train_state *s,
+                  const struct ant_train_opts *train, const char *data_name,
+                  uint64_t data_fingerprint, const struct ant_ckpt_run *run, struct ant_err *e);
+/* Index of the first NaN or infinity in weights, m or v (or negative v), its section's
+ * name in *section; -1 if the state is all finite. */
+long ckpt_first_nonfinite(const struct ant_train_state *s, const char **section);
 /* Reads header + meta only (for `sample`, and to check a resume before allocating). */
 int ckpt_peek(const char *path, struct ant_ckpt_info *info, struct ant_err *e);
 /* Verifies every checksum and size, then fills s (state_alloc'ed here for info->model)

@@ -19,9 +19,10 @@
 #include "train/optim.h"
 #include "train/report.h"
 #include "base/state.h"
+#include "train/ckpt_policy.h"
 
-/* Consecutive non-finite steps after which the run stops (the last good checkpoint
- * stays on disk). */
+/* Consecutive non-finite steps after which the run counts as diverging (ckpt_policy.h):
+ * it rolls back, or stops with the last good checkpoint on disk. */
 #define MAX_BAD_STEPS 5
 /* Batches of held-out data (data.eval_path) behind each validation loss. */
 #define VAL_BATCHES 8
@@ -39,7 +40,12 @@ struct trainer {
     struct ant_batch *micro;   /* [grad_accum] */
     int32_t *tok_buf;          /* [grad_accum, B, T] tokens then targets */
     struct ant_report rep;
-    long last_saved;           /* step of the newest checkpoint on disk, -1 if none */
+    long last_saved;           /* step of the newest good state on disk, -1 if none */
+    char good_path[ANT_PATH_MAX + 8];   /* the file holding it (PATH, or a fallback) */
+    struct ant_ckpt_run run;   /* the policy's record, saved with each checkpoint */
+    long above;                /* steps in a row with the smoothed loss far above its lowest */
+    int bad;                   /* non-finite steps in a row */
+    int lock_fd;               /* PATH.lock, held for the life of the run */
 };
 
 /* Fresh state: random init, or a llama2.c model to fine-tune. */
@@ -96,15 +102,17 @@ static int resume_state(struct trainer *t, struct ant_err *e)
 {
     const char *path = t->rc->ckpt.path;
     struct ant_ckpt_info info;
-    if (ckpt_peek(path, &info, e) < 0) return -1;
-    if (ckpt_check_model(path, &info.model, &t->rc->model, e) < 0) return -1;
-    if (ckpt_load(path, &t->s, &info, e) < 0) return -1;
+    if (policy_resume_load(path, &t->rc->model, &t->s, &info, t->good_path,
+                           sizeof t->good_path, e) < 0)
+        return -1;
     note_changed_opts(path, &info.train, &t->rc->train);
     if (info.data_fingerprint != data_fingerprint(t->data))
         ant_log(ANT_LOG_WARN, NULL, "%s was trained on %s; this run reads %s", path,
                 info.data_name, data_name(t->data));
+    t->run = info.run;
     t->last_saved = t->s.step;
-    ant_log(ANT_LOG_INFO, NULL, "resumed %s at step %ld", path, t->s.step);
+    ant_log(ANT_LOG_INFO, NULL, "resumed %s at step %ld%s", t->good_path, t->s.step,
+            t->run.lr_scale < 1 ? " (learning rate cut by earlier rollbacks)" : "");
     return 0;
 }
 
@@ -117,13 +125,25 @@ static int check_ckpt_writable(const char *path, struct ant_err *e)
     return 0;
 }
 
+/* The checkpoint files before anything is trained: a usable path, ours alone (the
+ * lock), no temp files of killed runs, no other run's checkpoint replaced unasked. */
+static int prepare_ckpt(struct trainer *t, const struct train_flags *f, struct ant_err *e)
+{
+    const char *path = t->rc->ckpt.path;
+    if (policy_check_path(path, e) < 0 || check_ckpt_writable(path, e) < 0 ||
+        policy_lock(path, &t->lock_fd, e) < 0)
+        return -1;
+    policy_remove_stale(path);
+    return f->resume ? 0 : policy_check_fresh(path, f->force, e);
+}
+
 static int setup(struct trainer *t, const struct train_flags *f, struct ant_err *e)
 {
     const struct ant_run_config *rc = t->rc;
     const struct ant_train_opts *o = &rc->train;
     int B = o->batch_size, T = rc->model.seq_len, A = o->grad_accum;
 
-    if (check_ckpt_writable(rc->ckpt.path, e) < 0) return -1;
+    if (prepare_ckpt(t, f, e) < 0) return -1;
     if (data_open(&t->data, rc->data.path, rc->data.format, rc->model.vocab_size, T, e) < 0)
         return -1;
     if (rc->data.eval_path[0] &&
@@ -150,6 +170,7 @@ static void teardown(struct trainer *t)
     state_free(&t->s);
     free(t->micro);
     free(t->tok_buf);
+    policy_unlock(t->lock_fd);
 }
 
 /* Validation loss on the held-out data, logged with the step. */
@@ -173,19 +194,46 @@ static void validate(struct trainer *t)
     report_phase_add(&t->rep, PH_VALIDATE, ant_now_ms() - t0);
 }
 
-/* Validate, then write the checkpoint: on the schedule and at the end. */
+/* Validate, then write the checkpoint (and PATH.best when this is the best state yet:
+ * by validation loss where there is held-out data, else by smoothed training loss). */
 static int save(struct trainer *t, struct ant_err *e)
 {
+    const char *path = t->rc->ckpt.path;
     validate(t);
     double t0 = ant_now_ms();
-    int rc = ckpt_save(t->rc->ckpt.path, &t->s, &t->rc->train, data_name(t->data),
-                       data_fingerprint(t->data), e);
-    report_phase_add(&t->rep, PH_CKPT, ant_now_ms() - t0);
+    struct ant_ckpt_run rec = t->run;
+    double metric = t->val ? t->rep.val_loss : t->run.smooth_loss;
+    int best = policy_is_better(metric, rec.best_loss);
+    if (best) rec.best_loss = metric, rec.best_step = t->s.step;
+    int rc = ckpt_save_run(path, &t->s, &t->rc->train, data_name(t->data),
+                           data_fingerprint(t->data), &rec, e);
     if (rc == 0) {
+        t->run = rec;
         t->last_saved = t->s.step;
-        ant_log(ANT_LOG_DEBUG, NULL, "saved %s at step %ld", t->rc->ckpt.path, t->s.step);
+        snprintf(t->good_path, sizeof t->good_path, "%s", path);
+        ant_log(ANT_LOG_DEBUG, NULL, "saved %s at step %ld", path, t->s.step);
+        struct ant_err be;
+        if (best && policy_keep_best(path, &be) < 0)
+            ant_log(ANT_LOG_WARN, NULL, "step %ld: no best checkpoint: %s", t->s.step, be.msg);
     }
+    report_phase_add(&t->rep, PH_CKPT, ant_now_ms() - t0);
     return rc;
+}
+
+/* Why the current state must not be saved (it is diverging or not finite), or NULL. */
+static const char *unfit_to_save(const struct trainer *t, char *why, size_t cap)
+{
+    const char *sec;
+    long k;
+    if (t->bad > 0)
+        snprintf(why, cap, "%d step(s) in a row gave non-finite gradients", t->bad);
+    else if (t->above > 0)
+        snprintf(why, cap, "the smoothed loss %.4f is above %g x its lowest %.4f",
+                 t->run.smooth_loss, t->rc->ckpt.diverge_factor, t->run.low_loss);
+    else if ((k = ckpt_first_nonfinite(&t->s, &sec)) >= 0)
+        snprintf(why, cap, "%s element %ld is not a finite number", sec, k);
+    else return NULL;
+    return why;
 }
 
 /* One optimizer step. Returns 1 if the update was applied, 0 if refused as non-finite,
@@ -215,7 +263,7 @@ static int step(struct trainer *t, float *loss, struct ant_err *e)
     }
     if (rc < 0) return -1;
     grad_clip(t->s.grads, t->s.layout.total, norm, o->grad_clip);
-    adamw_step(&t->s, o, sched_lr(o, t->s.step));
+    adamw_step(&t->s, o, sched_lr(o, t->s.step) * t->run.lr_scale);
     t->s.step++;
     t->s.tokens_seen += (uint64_t)o->grad_accum * o->batch_size * t->rc->model.seq_len;
     double t3 = ant_now_ms();
@@ -240,21 +288,80 @@ static void progress(struct trainer *t, float loss, double started, long first_s
     int last = t->s.step == end;
     if (quiet || (!tty && !last && t->s.step % rc->log_every != 0)) return;
     fprintf(stderr, "%sstep %ld/%ld | loss %.4f | lr %.2e | %.0f tok/s | ETA %s%s",
-            tty ? "\r" : "", t->s.step, total, loss, sched_lr(&rc->train, t->s.step - 1),
+            tty ? "\r" : "", t->s.step, total, loss,
+            sched_lr(&rc->train, t->s.step - 1) * t->run.lr_scale,
             tps, eta, tty ? "   " : "\n");
     if (tty && (last || t->s.step % rc->log_every == 0)) fputc('\n', stderr);
     fflush(stderr);
 }
 
-/* Too many non-finite steps in a row: stop without saving, so the newest checkpoint on
- * disk stays the last good state. */
-static int give_up(const struct trainer *t, int bad, struct ant_err *e)
+/* The checkpoint to name when the run stops diverging: PATH.best, else the newest. */
+static void good_checkpoint(const struct trainer *t, char *buf, size_t cap)
 {
-    if (t->last_saved < 0)
-        return ant_errf(e, "%d steps in a row gave non-finite gradients; stopping "
-                           "(no checkpoint was written)", bad);
-    return ant_errf(e, "%d steps in a row gave non-finite gradients; stopping without "
-                       "saving (%s holds step %ld)", bad, t->rc->ckpt.path, t->last_saved);
+    char best[ANT_PATH_MAX + 8];
+    snprintf(best, sizeof best, "%s.best", t->rc->ckpt.path);
+    if (t->run.best_step >= 0 && access(best, F_OK) == 0)
+        snprintf(buf, cap, "the best checkpoint is %s (step %ld, %s loss %.4f)", best,
+                 t->run.best_step, t->val ? "validation" : "smoothed training", t->run.best_loss);
+    else if (t->last_saved >= 0)
+        snprintf(buf, cap, "the last good checkpoint is %s (step %ld)", t->good_path,
+                 t->last_saved);
+    else snprintf(buf, cap, "no checkpoint was written");
+}
+
+/* Back to the last good state (the newest checkpoint of this run, or the start) with
+ * the learning rate halved; once checkpoint.max_rollbacks are spent, stop. */
+static int diverged(struct trainer *t, const char *why, struct ant_err *e)
+{
+    const struct ant_ckpt_opts *c = &t->rc->ckpt;
+    if (t->run.rollbacks >= c->max_rollbacks) {
+        char good[ANT_PATH_MAX + 128];
+        good_checkpoint(t, good, sizeof good);
+        return ant_errf(e, "step %ld: the run diverged (%s) and %ld rollback(s) with a halved "
+                           "learning rate did not help; stopping: %s; lower train.lr%s",
+                        t->s.step, why, t->run.rollbacks, good,
+                        t->rc->train.grad_clip > 0 ? "" : " or enable train.grad_clip");
+    }
+    struct ant_ckpt_run keep = t->run;
+    long from = t->s.step;
+    state_free(&t->s);
+    if (t->last_saved >= 0) {
+        struct ant_ckpt_info info;
+        if (ckpt_load(t->good_path, &t->s, &info, e) < 0) return -1;
+        keep.smooth_loss = info.run.smooth_loss;
+        keep.low_loss = info.run.low_loss;
+    } else {
+        if (init_state(t, e) < 0) return -1;
+        keep.smooth_loss = keep.low_loss = NAN;
+    }
+    keep.lr_scale *= 0.5;
+    keep.rollbacks++;
+    t->run = keep;
+    t->above = t->bad = 0;
+    ant_log(ANT_LOG_WARN, NULL, "step %ld: diverging (%s): rolling back to step %ld (%s) with "
+            "the learning rate x%g, rollback %ld of %ld", from, why, t->s.step,
+            t->last_saved >= 0 ? t->good_path : "the initial weights", t->run.lr_scale,
+            t->run.rollbacks, c->max_rollbacks);
+    return dispatch_weights_changed(t->disp, t->s.weights, e);
+}
+
+/* The end of the run (last step, or stopped by a signal): save the state if it is good
+ * and not on disk already. Returns 1 when the run rolled back and must go on. */
+static int finish(struct trainer *t, struct ant_err *e)
+{
+    char why[256];
+    if (!unfit_to_save(t, why, sizeof why)) {
+        if (t->s.step == t->last_saved) {   /* never turn PATH.prev into a copy of PATH */
+            ant_log(ANT_LOG_INFO, NULL, "%s already holds step %ld", t->good_path, t->s.step);
+            return 0;
+        }
+        return save(t, e);
+    }
+    if (!stop_requested) return diverged(t, why, e) < 0 ? -1 : 1;
+    char good[ANT_PATH_MAX + 128];
+    good_checkpoint(t, good, sizeof good);
+    ant_log(ANT_LOG_WARN, NULL, "step %ld not saved: %s; %s", t->s.step, why, good);
+    return 0;
 }
 
 static int loop(struct trainer *t, const struct train_flags *f, struct ant_err *e)
@@ -266,40 +373,55 @@ static int loop(struct trainer *t, const struct train_flags *f, struct ant_err *
     double flops_per_step = rc->train.grad_accum *
         ant_model_flops(&rc->model, rc->train.batch_size, rc->model.seq_len, 1);
     double started = ant_now_ms();
-    int bad = 0;
+    char why[1100];
 
-    while (t->s.step < end && !stop_requested) {
+    for (;;) {
+        if (t->s.step >= end || stop_requested) {
+            if (stop_requested && !f->quiet && isatty(fileno(stderr))) fputc('\n', stderr);
+            if (stop_requested) ant_log(ANT_LOG_INFO, NULL, "stopping at step %ld as asked", t->s.step);
+            /* The final validation and checkpoint count in the wall time, as scheduled
+             * ones do, so the report's phases are shares of it. */
+            int r = finish(t, e);
+            t->rep.wall_ms = ant_now_ms() - started;
+            if (r != 1) return r;
+            continue;
+        }
         float loss = NAN;
         int rc_step = step(t, &loss, e);
         t->rep.wall_ms = ant_now_ms() - started;
         if (rc_step < 0) return -1;
         if (rc_step == 0) {
             t->rep.skipped++;
-            if (++bad >= MAX_BAD_STEPS) return give_up(t, bad, e);
+            if (++t->bad >= MAX_BAD_STEPS) {
+                snprintf(why, sizeof why, "%d steps in a row gave non-finite gradients", t->bad);
+                if (diverged(t, why, e) < 0) return -1;
+            }
             continue;
         }
-        bad = 0;
+        t->bad = 0;
         if (t->rep.steps == 0) t->rep.first_loss = loss;
         t->rep.last_loss = loss;
         t->rep.steps++;
         t->rep.tokens += tokens_per_step;
         t->rep.flops += flops_per_step;
+        t->above = policy_observe_loss(&t->run, loss, rc->ckpt.diverge_factor) ? t->above + 1 : 0;
         double t0 = ant_now_ms();
         progress(t, loss, started, first, end, f->quiet);
         report_phase_add(&t->rep, PH_LOG, ant_now_ms() - t0);
-        if (rc->ckpt.every > 0 && t->s.step % rc->ckpt.every == 0 && t->s.step < end &&
-            save(t, e) < 0)
-            return -1;
+        if (t->above >= rc->ckpt.diverge_steps) {
+            snprintf(why, sizeof why, "the smoothed loss %.4f has been above %g x its lowest "
+                     "%.4f for %ld steps", t->run.smooth_loss, rc->ckpt.diverge_factor,
+                     t->run.low_loss, t->above);
+            if (diverged(t, why, e) < 0) return -1;
+            continue;
+        }
+        if (rc->ckpt.every > 0 && t->s.step % rc->ckpt.every == 0 && t->s.step < end) {
+            if (unfit_to_save(t, why, sizeof why))
+                ant_log(ANT_LOG_WARN, NULL, "step %ld: checkpoint skipped: %s", t->s.step, why);
+            else if (save(t, e) < 0)
+                return -1;
+        }
     }
-    if (stop_requested) {
-        if (!f->quiet && isatty(fileno(stderr))) fputc('\n', stderr);   /* end the \r line */
-        ant_log(ANT_LOG_INFO, NULL, "stopping at step %ld as asked", t->s.step);
-    }
-    /* The final validation and checkpoint count in the wall time, as scheduled ones do,
-     * so the report's phases are shares of it. */
-    int rc_save = save(t, e);
-    t->rep.wall_ms = ant_now_ms() - started;
-    return rc_save;
 }
 
 static void on_signal(int sig)
@@ -308,16 +430,48 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
+/* Signals that mean "stop" finish the step and save, like Ctrl-C: a closed ssh session
+ * (HUP), QUIT, USR1/USR2, ALRM (timeouts) and XCPU (a CPU-time limit, before its KILL).
+ * PIPE is ignored (a closed log pipe must not cost the run), and XFSZ too, so a
+ * file-size limit makes the write fail with EFBIG: a clear error, the old checkpoint
+ * standing. */
+static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
+                                   SIGALRM, SIGXCPU};
+static const int ignored_signals[] = {SIGPIPE, SIGXFSZ};
+#define N_STOP (sizeof stop_signals / sizeof stop_signals[0])
+#define N_IGNORED (sizeof ignored_signals / sizeof ignored_signals[0])
+
+struct saved_signals { struct sigaction stop[N_STOP], ignored[N_IGNORED]; };
+
+static void catch_signals(struct saved_signals *old)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on_signal;
+    for (size_t i = 0; i < N_STOP; i++) sigaction(stop_signals[i], &sa, &old->stop[i]);
+    sa.sa_handler = SIG_IGN;
+    for (size_t i = 0; i < N_IGNORED; i++) sigaction(ignored_signals[i], &sa, &old->ignored[i]);
+}
+
+static void restore_signals(const struct saved_signals *old)
+{
+    for (size_t i = 0; i < N_STOP; i++) sigaction(stop_signals[i], &old->stop[i], NULL);
+    for (size_t i = 0; i < N_IGNORED; i++) sigaction(ignored_signals[i], &old->ignored[i], NULL);
+}
+
 int train_run(const struct ant_run_config *rc, const struct train_flags *f, struct ant_err *e)
 {
     struct trainer t;
+    struct saved_signals old_signals;
     memset(&t, 0, sizeof t);
     t.rc = rc;
     t.last_saved = -1;
+    t.lock_fd = -1;
     t.rep.val_loss = NAN;
+    ckpt_run_defaults(&t.run);
     stop_requested = 0;
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    catch_signals(&old_signals);
 
     int rc_run = setup(&t, f, e);
     if (rc_run == 0) {
@@ -331,8 +485,7 @@ int train_run(const struct ant_run_config *rc, const struct train_flags *f, stru
         report_print(&t.rep, stdout);
         dispatch_report(t.disp, stdout);
     }
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
+    restore_signals(&old_signals);
     teardown(&t);
     return rc_run;
 }

@@ -9,11 +9,13 @@ struct train_flags {
     int resume;          /* continue from rc->ckpt.path */
     long stop_after;     /* run at most this many steps now (0 = to the end), then save */
     int quiet;           /* no progress line */
+    int force;           /* a fresh run may delete another run's checkpoint files */
 };
 
 int train_run(const struct ant_run_config *rc, const struct train_flags *f, struct ant_err *e);
 
-/* Ask a running train_run to finish its current step, save and return (SIGINT/SIGTERM). */
+/* Ask a running train_run to finish its current step, save and return (SIGINT, SIGTERM
+ * and the other signals that mean "stop": see train.c). */
 void train_request_stop(void);
 
 #endif

@@ -4,7 +4,8 @@
 anetrain_SOURCES += \
 	%reldir%/train.c %reldir%/train.h \
 	%reldir%/evaluate.c %reldir%/evaluate.h \
-	%reldir%/report.c %reldir%/report.h
+	%reldir%/report.c %reldir%/report.h \
+	%reldir%/ckpt_policy.c %reldir%/ckpt_policy.h
 
 # optim.c is built as a convenience library only to get -fno-math-errno: without it
 # sqrtf keeps an errno branch and the AdamW loop cannot be vectorized (GCC and Linux
@@ -19,3 +20,10 @@ TESTS += tests/test_optim
 tests_test_optim_SOURCES = tests/test_optim.c core/base/state.c core/base/util.c \
 	core/base/rng.c
 tests_test_optim_LDADD = %reldir%/libantoptim.la -lm
+
+check_PROGRAMS += tests/test_ckpt_policy
+TESTS += tests/test_ckpt_policy
+tests_test_ckpt_policy_SOURCES = tests/test_ckpt_policy.c tests/test_util.h \
+	%reldir%/ckpt_policy.c core/formats/ckpt.c core/base/state.c core/base/util.c \
+	core/base/rng.c core/base/fileio.c core/base/xxh64.c
+tests_test_ckpt_policy_LDADD = -lm

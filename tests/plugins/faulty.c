@@ -8,6 +8,8 @@
  *   FAULT_OPEN_FAILS   open() fails like a kernel compile        -> fallen back from
  *   FAULT_WRAP         the real CPU backend, failing on request  -> fallen back from
  *   FAULT_NEEDS_ANE    the real CPU backend, probe refuses without a Neural Engine
+ *   FAULT_UNDEFINED    calls a function nothing defines: lazily bound, it would load
+ *                      and end the process at the first probe -> refused at load
  *
  * FAULT_WRAP modules delegate to the CPU backend compiled into them (libcpuinner), so
  * until the injected fault their numbers are the CPU's, bit for bit: a run that falls
@@ -30,6 +32,7 @@
 #define FAULT_OPEN_FAILS 5
 #define FAULT_WRAP 6
 #define FAULT_NEEDS_ANE 7
+#define FAULT_UNDEFINED 8
 
 #ifndef FAULT
 #error "build with -DFAULT=<n>"
@@ -65,8 +68,15 @@ static const struct ant_setting settings[] = {
     {NULL, 0, NULL, NULL},
 };
 
+#if FAULT == FAULT_UNDEFINED
+void ant_test_no_such_function(void);
+#endif
+
 static int probe(const struct ant_host *h, const struct ant_chip *c, int *prio, const char **why)
 {
+#if FAULT == FAULT_UNDEFINED
+    ant_test_no_such_function();
+#endif
     *prio = 100;   /* outranks cpu, so "*" in a profile would choose it */
     if (FAULT == FAULT_NEEDS_ANE && !c->has_ane) {
         *why = "needs a Neural Engine (test module)";
