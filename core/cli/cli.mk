@@ -6,7 +6,7 @@
 # directly so one area builds and tests on its own.
 bin_PROGRAMS += anetrain
 anetrain_SOURCES = \
-	%reldir%/main.c %reldir%/commands.h \
+	%reldir%/main.c %reldir%/commands.h %reldir%/reexec.c %reldir%/reexec.h \
 	%reldir%/cli.c %reldir%/cli.h \
 	%reldir%/cmd_train.c %reldir%/cmd_sample.c %reldir%/cmd_eval.c %reldir%/cmd_export.c \
 	%reldir%/cmd_backends.c %reldir%/cmd_doctor.c %reldir%/inspect.c %reldir%/inspect.h

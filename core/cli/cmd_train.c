@@ -4,6 +4,8 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/reexec.h"
+#include "train/restart.h"
 #include "train/train.h"
 
 static const char usage[] =
@@ -114,9 +116,20 @@ int cmd_train(int argc, char **argv)
     struct ant_run_config rc;
     struct ant_err e;
     status = 0;
+    int rc_run = -1;
     if (cli_build_config(&rc, &cf, &e) < 0 || apply_overrides(&rc, &ov, &e) < 0 ||
-        train_run(&rc, &tf, &e) < 0)
+        (rc_run = train_run(&rc, &tf, &e)) < 0)
         status = fail("train", e.msg);
+    if (rc_run == TRAIN_RESTART) {
+        /* the checkpoint is saved and every resource released: go on in a new process */
+        fflush(stdout);
+        fflush(stderr);
+        reexec_resume(&e);
+        fprintf(stderr, "anetrain train: the run needs a fresh process but %s; %s holds the "
+                "last good state: continue with `anetrain train --resume` and the same options\n",
+                e.msg, rc.ckpt.path);
+        status = 1;
+    }
     config_free(&rc);
     return status;
 }

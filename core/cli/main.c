@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/reexec.h"
 #include "dispatch/cpufeat.h"
 #include "base/util.h"
 
@@ -35,6 +36,7 @@ int fail(const char *cmd, const char *msg)
 int main(int argc, char **argv)
 {
     /* Before OpenBLAS is first used: may re-exec with a better kernel choice. */
+    reexec_init(argc, argv);
     blas_env_prepare(argv);
     LTDL_SET_PRELOADED_SYMBOLS();
     if (getenv("ANETRAIN_VERBOSE")) ant_log_level = ANT_LOG_DEBUG;

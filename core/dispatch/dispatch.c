@@ -426,6 +426,14 @@ void dispatch_stats(const struct ant_dispatch *d, struct ant_backend_stats *out)
     }
 }
 
+int dispatch_needs_restart(struct ant_dispatch *d, char *why, size_t n)
+{
+    if (!d->ctx) return 0;
+    const struct ant_backend *b = mod_at(d, d->cur)->b;
+    why[0] = 0;
+    return ANT_HAS(b, needs_restart) && b->needs_restart(d->ctx, why, n) == 1;
+}
+
 void dispatch_print_device(const struct ant_backend_stats *st, FILE *out)
 {
     if (st->size < offsetof(struct ant_backend_stats, cpu_wait_ms) + sizeof st->cpu_wait_ms ||

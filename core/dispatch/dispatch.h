@@ -52,6 +52,9 @@ const struct ant_chip *dispatch_chip(const struct ant_dispatch *d);
 void dispatch_set_step(struct ant_dispatch *d, long step);
 /* Counters summed over every backend used so far. */
 void dispatch_stats(const struct ant_dispatch *d, struct ant_backend_stats *out);
+/* 1 when the current backend needs a fresh process before its next weights_changed
+ * (the ANE compile budget), with the reason in why; ask after each optimizer update. */
+int dispatch_needs_restart(struct ant_dispatch *d, char *why, size_t n);
 /* The accelerator figures of a backend's counters (ABI 1.1), two indented lines;
  * nothing for a backend without kernels. */
 void dispatch_print_device(const struct ant_backend_stats *st, FILE *out);

@@ -29,7 +29,12 @@ void report_print(const struct ant_report *r, FILE *out)
     fprintf(out, "tokens/s         %.0f\n", secs > 0 ? r->tokens / secs : 0);
     fprintf(out, "achieved GFLOP/s %.1f (matmul FLOPs, forward+backward)\n",
             secs > 0 ? r->flops / secs / 1e9 : 0);
-    fprintf(out, "time by phase:\n");
+    if (r->restarts > 0)
+        fprintf(out, "restarts         %ld (fresh processes for the compile budget); "
+                "compiling took %.0f ms over %ld compiles, %.1f%% of the wall time\n",
+                r->restarts, r->compile_ms, r->compiles,
+                r->wall_ms > 0 ? 100 * r->compile_ms / r->wall_ms : 0);
+    fprintf(out, r->restarts > 0 ? "time by phase (this process):\n" : "time by phase:\n");
     for (int p = 0; p < PH_N; p++)
         fprintf(out, "  %-17s %9.1f ms  %5.1f%%\n", names[p], r->phase_ms[p],
                 r->wall_ms > 0 ? 100.0 * r->phase_ms[p] / r->wall_ms : 0);

@@ -17,6 +17,11 @@ struct ant_report {
     double first_loss, last_loss;
     double val_loss;            /* last validation loss, NAN if none */
     long skipped;               /* steps whose update was refused (non-finite) */
+    /* A run that restarted its process (train/restart.h): steps, tokens, FLOPs, wall
+     * time and the first loss above cover every process; the phases only this one. */
+    long restarts;
+    double compile_ms;          /* backend compile time over every process */
+    long compiles;
 };
 
 void report_phase_add(struct ant_report *r, enum ant_phase p, double ms);

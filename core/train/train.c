@@ -20,6 +20,7 @@
 #include "train/report.h"
 #include "base/state.h"
 #include "train/ckpt_policy.h"
+#include "train/restart.h"
 
 /* Consecutive non-finite steps after which the run counts as diverging (ckpt_policy.h):
  * it rolls back, or stops with the last good checkpoint on disk. */
@@ -46,7 +47,12 @@ struct trainer {
     long above;                /* steps in a row with the smoothed loss far above its lowest */
     int bad;                   /* non-finite steps in a row */
     int lock_fd;               /* PATH.lock, held for the life of the run */
+    struct restart_state prev; /* what the process before this one left (restarts > 0) */
+    int want_restart;          /* the backend asked for a fresh process */
+    char restart_why[300];
 };
+
+static void restart_carry_in(struct trainer *t);
 
 /* Fresh state: random init, or a llama2.c model to fine-tune. */
 static int init_state(struct trainer *t, struct ant_err *e)
@@ -149,7 +155,22 @@ static int setup(struct trainer *t, const struct train_flags *f, struct ant_err 
     if (rc->data.eval_path[0] &&
         data_open(&t->val, rc->data.eval_path, rc->data.format, rc->model.vocab_size, T, e) < 0)
         return -1;
-    if (f->resume ? resume_state(t, e) : init_state(t, e)) return -1;
+    int restarted = restart_state_take(&t->prev, e);
+    if (restarted < 0) return -1;
+    if (restarted && !f->resume) memset(&t->prev, 0, sizeof t->prev);
+    if (f->resume ? resume_state(t, e) : init_state(t, e)) {
+        if (t->prev.restarts > 0)
+            ant_errf(e, "after restart %ld: %s (the checkpoint on disk is the last good state)",
+                     t->prev.restarts, e->msg);
+        return -1;
+    }
+    if (t->prev.restarts > 0) {
+        if (t->s.step != t->prev.step)
+            return ant_errf(e, "after restart %ld: %s holds step %ld, but the run restarted at "
+                            "step %ld; stopping with it as the last good state", t->prev.restarts,
+                            t->good_path, t->s.step, t->prev.step);
+        restart_carry_in(t);
+    }
 
     t->micro = calloc((size_t)A, sizeof *t->micro);
     t->tok_buf = malloc(sizeof(int32_t) * 2 * (size_t)A * B * T);
@@ -268,6 +289,10 @@ static int step(struct trainer *t, float *loss, struct ant_err *e)
     t->s.tokens_seen += (uint64_t)o->grad_accum * o->batch_size * t->rc->model.seq_len;
     double t3 = ant_now_ms();
     report_phase_add(&t->rep, PH_OPTIM, t3 - t2);
+    if (dispatch_needs_restart(t->disp, t->restart_why, sizeof t->restart_why)) {
+        t->want_restart = 1;   /* loop() saves; the next process stages the weights */
+        return 1;
+    }
     rc = dispatch_weights_changed(t->disp, t->s.weights, e);
     report_phase_add(&t->rep, PH_WEIGHTS, ant_now_ms() - t3);
     return rc < 0 ? -1 : 1;
@@ -364,15 +389,64 @@ static int finish(struct trainer *t, struct ant_err *e)
     return 0;
 }
 
+/* The resumed process's report starts from the totals of the processes before it. */
+static void restart_carry_in(struct trainer *t)
+{
+    const struct restart_state *p = &t->prev;
+    t->rep.restarts = p->restarts;
+    t->rep.steps = p->steps;
+    t->rep.skipped = p->skipped;
+    t->rep.tokens = p->tokens;
+    t->rep.flops = p->flops;
+    t->rep.first_loss = p->first_loss;
+    t->rep.compile_ms = p->compile_ms;
+    t->rep.compiles = p->compiles;
+    ant_log(ANT_LOG_INFO, NULL, "restart %ld: resumed at step %ld in a fresh process",
+            p->restarts, t->s.step);
+}
+
+/* Compile figures of this process's backends, for the report and the next process. */
+static void compile_totals(const struct trainer *t, double *ms, long *n)
+{
+    struct ant_backend_stats st;
+    dispatch_stats(t->disp, &st);
+    *ms = t->prev.compile_ms + st.compile_ms;
+    *n = t->prev.compiles + st.compiles;
+}
+
+/* The backend needs a fresh process: save, and leave the totals for the next one. */
+static int restart_out(struct trainer *t, long end, struct ant_err *e)
+{
+    char why[256];
+    if (unfit_to_save(t, why, sizeof why)) {   /* cannot restart from here: stay, stage */
+        ant_log(ANT_LOG_WARN, NULL, "step %ld: %s, but %s: not restarting", t->s.step,
+                t->restart_why, why);
+        t->want_restart = 0;
+        return dispatch_weights_changed(t->disp, t->s.weights, e) < 0 ? -1 : 0;
+    }
+    if (save(t, e) < 0) return -1;
+    struct restart_state r = {
+        .restarts = t->prev.restarts + 1, .step = t->s.step, .end = end,
+        .steps = t->rep.steps, .skipped = t->rep.skipped, .wall_ms = t->rep.wall_ms,
+        .tokens = t->rep.tokens, .flops = t->rep.flops, .first_loss = t->rep.first_loss,
+    };
+    compile_totals(t, &r.compile_ms, &r.compiles);
+    if (restart_state_put(&r) != 0) return ant_errf(e, "cannot set " RESTART_ENV);
+    ant_log(ANT_LOG_INFO, NULL, "step %ld: %s; saved %s, restarting the process (restart %ld)",
+            t->s.step, t->restart_why, t->rc->ckpt.path, r.restarts);
+    return TRAIN_RESTART;
+}
+
 static int loop(struct trainer *t, const struct train_flags *f, struct ant_err *e)
 {
     const struct ant_run_config *rc = t->rc;
     long first = t->s.step, end = rc->train.steps;
-    if (f->stop_after > 0 && first + f->stop_after < end) end = first + f->stop_after;
+    if (t->prev.restarts > 0 && t->prev.end > 0) end = t->prev.end;   /* --stop-after, once */
+    else if (f->stop_after > 0 && first + f->stop_after < end) end = first + f->stop_after;
     double tokens_per_step = (double)rc->train.grad_accum * rc->train.batch_size * rc->model.seq_len;
     double flops_per_step = rc->train.grad_accum *
         ant_model_flops(&rc->model, rc->train.batch_size, rc->model.seq_len, 1);
-    double started = ant_now_ms();
+    double started = ant_now_ms(), before = t->prev.wall_ms;
     char why[1100];
 
     for (;;) {
@@ -382,13 +456,13 @@ static int loop(struct trainer *t, const struct train_flags *f, struct ant_err *
             /* The final validation and checkpoint count in the wall time, as scheduled
              * ones do, so the report's phases are shares of it. */
             int r = finish(t, e);
-            t->rep.wall_ms = ant_now_ms() - started;
+            t->rep.wall_ms = before + ant_now_ms() - started;
             if (r != 1) return r;
             continue;
         }
         float loss = NAN;
         int rc_step = step(t, &loss, e);
-        t->rep.wall_ms = ant_now_ms() - started;
+        t->rep.wall_ms = before + ant_now_ms() - started;
         if (rc_step < 0) return -1;
         if (rc_step == 0) {
             t->rep.skipped++;
@@ -408,6 +482,10 @@ static int loop(struct trainer *t, const struct train_flags *f, struct ant_err *
         double t0 = ant_now_ms();
         progress(t, loss, started, first, end, f->quiet);
         report_phase_add(&t->rep, PH_LOG, ant_now_ms() - t0);
+        if (t->want_restart && t->s.step < end && !stop_requested) {
+            int r = restart_out(t, end, e);
+            if (r != 0) return r;
+        }
         if (t->above >= rc->ckpt.diverge_steps) {
             snprintf(why, sizeof why, "the smoothed loss %.4f has been above %g x its lowest "
                      "%.4f for %ld steps", t->run.smooth_loss, rc->ckpt.diverge_factor,
@@ -481,7 +559,8 @@ int train_run(const struct ant_run_config *rc, const struct train_flags *f, stru
                 dispatch_backend_name(t.disp), t.s.step, rc->train.steps);
         rc_run = loop(&t, f, e);
     }
-    if (t.disp) {
+    if (t.disp && rc_run != TRAIN_RESTART) {
+        if (t.rep.restarts > 0) compile_totals(&t, &t.rep.compile_ms, &t.rep.compiles);
         report_print(&t.rep, stdout);
         dispatch_report(t.disp, stdout);
     }

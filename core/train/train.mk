@@ -5,7 +5,8 @@ anetrain_SOURCES += \
 	%reldir%/train.c %reldir%/train.h \
 	%reldir%/evaluate.c %reldir%/evaluate.h \
 	%reldir%/report.c %reldir%/report.h \
-	%reldir%/ckpt_policy.c %reldir%/ckpt_policy.h
+	%reldir%/ckpt_policy.c %reldir%/ckpt_policy.h \
+	%reldir%/restart.c %reldir%/restart.h
 
 # optim.c is built as a convenience library only to get -fno-math-errno: without it
 # sqrtf keeps an errno branch and the AdamW loop cannot be vectorized (GCC and Linux

@@ -22,7 +22,7 @@
 #include <anetrain/model.h>
 
 #define ANT_ABI_MAJOR 1
-#define ANT_ABI_MINOR 1
+#define ANT_ABI_MINOR 2
 
 enum ant_log_level { ANT_LOG_ERROR, ANT_LOG_WARN, ANT_LOG_INFO, ANT_LOG_DEBUG };
 
@@ -157,7 +157,17 @@ struct ant_backend {
     int (*stats)(void *ctx, struct ant_backend_stats *out);   /* may be NULL */
     const char *(*last_error)(void *ctx);
     void (*close)(void *ctx);
+    /* since ABI 1.2; the core reads it only from modules whose size covers it. */
+    /* Asked after each optimizer update, before weights_changed: 1 when that call would
+     * exceed a limit of this process (the ANE compile budget, docs/ane.md §1.9), with the
+     * reason in why. The core then saves a checkpoint, closes the backend and re-executes
+     * itself with --resume, so the run goes on in a fresh process. 0: go on. May be NULL. */
+    int (*needs_restart)(void *ctx, char *why, size_t why_len);
 };
+
+/* Whether module table b provides field f (tables of older minors are shorter). */
+#define ANT_HAS(b, f) \
+    ((b)->size >= offsetof(struct ant_backend, f) + sizeof((b)->f) && (b)->f != NULL)
 
 #ifdef ANT_MODULE_NAME
 #define ANT_LTX_PASTE_(m, s) m##_LTX_##s
