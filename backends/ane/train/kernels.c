@@ -8,11 +8,15 @@
 #include <stdlib.h>
 
 #include "ane/mil/mil_build.h"
+#include "ane/train/wparts.h"
 #include "cpu/ops.h"
 
 struct kb {
     struct mil_builder *b;
     const struct at_plan *p;
+    const struct at_bake *bake;   /* baked weights, or NULL: weights come in the surface */
+    struct ane_weights *w;
+    int oom;
     mil_v in;
     int n;                      /* for unique names */
     mil_v mask, cos_t, sin_t;   /* [1,1,S,S], [1,1,S,hd] */
@@ -37,6 +41,30 @@ static mil_v rect(struct kb *k, mil_v x, struct at_rect r)
 static mil_v in_blk(struct kb *k, enum at_kernel kern, int i)
 {
     return rect(k, k->in, k->p->in[kern].blk[i]);
+}
+
+/* Weight block b of kernel kern: a slice of the input surface (dynamic weights), or a
+ * BLOBFILE constant filled from the core's weights as wparts.c describes it (baked). */
+static mil_v wt(struct kb *k, enum at_kernel kern, int b)
+{
+    if (!k->bake) return in_blk(k, kern, b);
+    struct at_wpart part[4];
+    int rows, cols, np = at_wparts(k->p, k->bake->shared, kern, b, k->bake->idx, part, &rows, &cols);
+    float *m = calloc((size_t)rows * cols, sizeof *m);
+    if (!m) return (k->oom = 1), -1;
+    for (int i = 0; i < np; i++) {
+        const struct at_wpart *q = &part[i];
+        const float *src = ant_tensor((float *)k->bake->w, k->bake->lay, q->tensor, k->bake->idx) + q->offset;
+        for (int r = 0; r < q->rows; r++)
+            for (int c = 0; c < q->cols; c++)
+                m[(size_t)(q->r0 + r) * cols + q->c0 + c] =
+                    q->trans ? src[(size_t)c * q->ld + r] : src[(size_t)r * q->ld + c];
+    }
+    char file[48];
+    snprintf(file, sizeof file, "w_%s_%d.bin", at_kernel_name(kern), b);
+    mil_v v = milb_weight(k->b, nm(k, "weight"), k->w, file, MIL_SHAPE(1, 1, rows, cols), m);
+    free(m);
+    return v;
 }
 
 /* Rows [r0, r0+n) of a matrix [1, 1, R, C]. */
@@ -137,14 +165,14 @@ static void attn_fwd(struct kb *k)
     const struct at_plan *p = k->p;
     int D = p->D, KV = p->KV, S = p->S;
     mil_v xn = in_blk(k, AT_ATTN_FWD, AF_XN);                               /* [D, S] */
-    mil_v wqkv = in_blk(k, AT_ATTN_FWD, AF_WQKV_T);                         /* [D, D+2KV] */
+    mil_v wqkv = wt(k, AT_ATTN_FWD, AF_WQKV_T);                         /* [D, D+2KV] */
     mil_v qkv = milb_matmul(k->b, "qkv", wqkv, xn, 1, 0);                   /* [D+2KV, S] */
     mil_v q = rope(k, heads(k, rows(k, qkv, 0, D, S), p->nh), p->nh, 1);    /* [1,nh,S,hd] */
     mil_v kk = rope(k, heads(k, rows(k, qkv, D, KV, S), p->nkv), p->nkv, 1);
     mil_v v = heads(k, rows(k, qkv, D + KV, KV, S), p->nkv);                /* [1,nkv,S,hd] */
     mil_v ao = milb_matmul(k->b, "attn", probs(k, group(k, q), kk), v, 0, 0);
     ao = merge(k, ungroup(k, ao), p->nh);                                   /* [D, S] */
-    mil_v o = milb_matmul(k->b, "o_proj", in_blk(k, AT_ATTN_FWD, AF_WO_T), ao, 1, 0);
+    mil_v o = milb_matmul(k->b, "o_proj", wt(k, AT_ATTN_FWD, AF_WO_T), ao, 1, 0);
     mil_v t[] = {o, ao, merge(k, q, p->nh), merge(k, kk, p->nkv), merge(k, v, p->nkv)};
     taps(k, AFO_N, t, p->out[AT_ATTN_FWD].rows, S);
 }
@@ -154,11 +182,11 @@ static void ffn_fwd(struct kb *k)
     const struct at_plan *p = k->p;
     int H = p->H, S = p->S;
     mil_v xn = in_blk(k, AT_FFN_FWD, FF_X2N);                               /* [D, S] */
-    mil_v h13 = milb_matmul(k->b, "h13", in_blk(k, AT_FFN_FWD, FF_W13_T), xn, 1, 0);   /* [2H, S] */
+    mil_v h13 = milb_matmul(k->b, "h13", wt(k, AT_FFN_FWD, FF_W13_T), xn, 1, 0);   /* [2H, S] */
     mil_v h1 = rows(k, h13, 0, H, S), h3 = rows(k, h13, H, H, S);
     mil_v silu = milb_mul(k->b, "silu", h1, milb_sigmoid(k->b, "sig", h1));
     mil_v g = milb_mul(k->b, "gate", silu, h3);                              /* [H, S] */
-    mil_v y = milb_matmul(k->b, "down", in_blk(k, AT_FFN_FWD, FF_W2), g, 0, 0);   /* [D, S] */
+    mil_v y = milb_matmul(k->b, "down", wt(k, AT_FFN_FWD, FF_W2), g, 0, 0);   /* [D, S] */
     taps(k, FFO_N, (mil_v[]){y, h1, h3, g}, p->out[AT_FFN_FWD].rows, S);
 }
 
@@ -168,7 +196,7 @@ static void ffn_bwd(struct kb *k)
 {
     const struct at_plan *p = k->p;
     mil_v dy = in_blk(k, AT_FFN_BWD, FB_DY);                                /* [D, S] */
-    mil_v dg = milb_matmul(k->b, "dgate", in_blk(k, AT_FFN_BWD, FB_W2), dy, 1, 0);   /* [H, S] */
+    mil_v dg = milb_matmul(k->b, "dgate", wt(k, AT_FFN_BWD, FB_W2), dy, 1, 0);   /* [H, S] */
     mil_v h1 = in_blk(k, AT_FFN_BWD, FB_H1), h3 = in_blk(k, AT_FFN_BWD, FB_H3);
     mil_v s = milb_sigmoid(k->b, "sig", h1);
     mil_v dh3 = milb_mul(k->b, "dh3", dg, milb_mul(k->b, "silu", h1, s));
@@ -177,8 +205,8 @@ static void ffn_bwd(struct kb *k)
     mil_v ds = milb_mul(k->b, "dsilu", s, milb_add(k->b, "one_pt", t, one));
     mil_v dh1 = milb_mul(k->b, "dh1", milb_mul(k->b, "dg_h3", dg, h3), ds);
     mil_v dx = milb_add(k->b, "dx_ffn",
-                        milb_matmul(k->b, "dx_w1", in_blk(k, AT_FFN_BWD, FB_W1), dh1, 1, 0),
-                        milb_matmul(k->b, "dx_w3", in_blk(k, AT_FFN_BWD, FB_W3), dh3, 1, 0));
+                        milb_matmul(k->b, "dx_w1", wt(k, AT_FFN_BWD, FB_W1), dh1, 1, 0),
+                        milb_matmul(k->b, "dx_w3", wt(k, AT_FFN_BWD, FB_W3), dh3, 1, 0));
     taps(k, FBO_N, (mil_v[]){dx, dh1, dh3}, p->out[AT_FFN_BWD].rows, p->S);
 }
 
@@ -188,7 +216,7 @@ static void attn_bwd(struct kb *k)
 {
     const struct at_plan *p = k->p;
     int S = p->S;
-    mil_v da = milb_matmul(k->b, "da", in_blk(k, AT_ATTN_BWD, AB_WO), in_blk(k, AT_ATTN_BWD, AB_DX2), 1, 0);
+    mil_v da = milb_matmul(k->b, "da", wt(k, AT_ATTN_BWD, AB_WO), in_blk(k, AT_ATTN_BWD, AB_DX2), 1, 0);
     mil_v dA = group(k, heads(k, da, p->nh));                               /* [1,nkv,r*S,hd] */
     mil_v q = group(k, heads(k, in_blk(k, AT_ATTN_BWD, AB_Q), p->nh));
     mil_v kk = heads(k, in_blk(k, AT_ATTN_BWD, AB_K), p->nkv);              /* [1,nkv,S,hd] */
@@ -202,9 +230,9 @@ static void attn_bwd(struct kb *k)
     mil_v dQ = rope(k, ungroup(k, milb_matmul(k->b, "dq_h", dS, kk, 0, 0)), p->nh, -1);
     mil_v dK = rope(k, milb_matmul(k->b, "dk_h", dS, q, 1, 0), p->nkv, -1);
     mil_v dq = merge(k, dQ, p->nh), dk = merge(k, dK, p->nkv), dv = merge(k, dV, p->nkv);
-    mil_v dx = milb_matmul(k->b, "dx_q", in_blk(k, AT_ATTN_BWD, AB_WQ), dq, 1, 0);
-    dx = milb_add(k->b, "dx_qk", dx, milb_matmul(k->b, "dx_k", in_blk(k, AT_ATTN_BWD, AB_WK), dk, 1, 0));
-    dx = milb_add(k->b, "dx_attn", dx, milb_matmul(k->b, "dx_v", in_blk(k, AT_ATTN_BWD, AB_WV), dv, 1, 0));
+    mil_v dx = milb_matmul(k->b, "dx_q", wt(k, AT_ATTN_BWD, AB_WQ), dq, 1, 0);
+    dx = milb_add(k->b, "dx_qk", dx, milb_matmul(k->b, "dx_k", wt(k, AT_ATTN_BWD, AB_WK), dk, 1, 0));
+    dx = milb_add(k->b, "dx_attn", dx, milb_matmul(k->b, "dx_v", wt(k, AT_ATTN_BWD, AB_WV), dv, 1, 0));
     taps(k, ABO_N, (mil_v[]){dx, dq, dk, dv}, p->out[AT_ATTN_BWD].rows, S);
 }
 
@@ -231,7 +259,7 @@ static void dw_ffn(struct kb *k)
 static void cls_fwd(struct kb *k)
 {
     const struct at_plan *p = k->p;
-    mil_v lg = milb_matmul(k->b, "logits", in_blk(k, AT_CLS_FWD, CF_ET), in_blk(k, AT_CLS_FWD, CF_XF), 1, 0);
+    mil_v lg = milb_matmul(k->b, "logits", wt(k, AT_CLS_FWD, CF_ET), in_blk(k, AT_CLS_FWD, CF_XF), 1, 0);
     taps(k, 1, &lg, p->cv, p->S);                                           /* [cv, S] */
 }
 
@@ -240,20 +268,21 @@ static void cls_bwd(struct kb *k)
 {
     const struct at_plan *p = k->p;
     mil_v dl = in_blk(k, AT_CLS_BWD, CB_DL), xf = in_blk(k, AT_CLS_BWD, CB_XF);
-    mil_v dx = milb_matmul(k->b, "dxf", in_blk(k, AT_CLS_BWD, CB_E), dl, 1, 0);
+    mil_v dx = milb_matmul(k->b, "dxf", wt(k, AT_CLS_BWD, CB_E), dl, 1, 0);
     mil_v de = milb_matmul(k->b, "de_t", xf, dl, 0, 1);
     mil_v c = milb_concat(k->b, "dxf_de", 3, 2, (mil_v[]){dx, de});
     milb_output(k->b, milb_reshape(k->b, "out", c, MIL_SHAPE(1, p->D, 1, p->S + p->cv)));
 }
 
 char *at_kernel_text(const struct at_plan *p, enum at_kernel kern, const struct ant_model_config *c,
-                     const struct ant_chip *chip, struct ane_weights *w, struct ant_err *e)
+                     const struct ant_chip *chip, const struct at_bake *bake,
+                     struct ane_weights *w, struct ant_err *e)
 {
     static void (*const build[AT_N_KERNELS])(struct kb *) = {
         attn_fwd, ffn_fwd, ffn_bwd, attn_bwd, dw_attn, dw_ffn, cls_fwd, cls_bwd,
     };
     if (kern < 0 || kern >= AT_N_KERNELS) return ant_errf(e, "no kernel %d", (int)kern), NULL;
-    struct kb k = {.p = p, .b = milb_new(chip)};
+    struct kb k = {.p = p, .b = milb_new(chip), .bake = bake, .w = w};
     if (!k.b) return ant_errf(e, "out of memory"), NULL;
     const struct at_layout *l = &p->in[kern];
     k.in = milb_input(k.b, "surface_in", MIL_FP16, MIL_SHAPE(1, l->rows, 1, l->width));
@@ -263,7 +292,8 @@ char *at_kernel_text(const struct at_plan *p, enum at_kernel kern, const struct 
         return ant_errf(e, "%s: out of memory for the mask and RoPE tables", at_kernel_name(kern)), NULL;
     }
     build[kern](&k);
-    char *text = milb_text(k.b, e);
+    char *text = k.oom ? NULL : milb_text(k.b, e);
+    if (k.oom) ant_errf(e, "%s: out of memory for its weight constants", at_kernel_name(kern));
     milb_free(k.b);
     return text;
 }

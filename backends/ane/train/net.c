@@ -36,38 +36,57 @@ static int kernel_used(const struct at_net *n, enum at_kernel k)
     return 1;
 }
 
-static int compile_all(struct at_net *n, const struct ant_chip *chip)
+/* Kernels whose program holds weights: with baked weights, one per layer or chunk. */
+static int kernel_weighted(enum at_kernel k) { return k != AT_DW_ATTN && k != AT_DW_FFN; }
+
+struct ane_kernel *at_compile(struct at_net *n, enum at_kernel k, const struct at_bake *bake)
+{
+    struct ant_err e;
+    struct ane_weights w;
+    weights_init(&w);
+    double t0 = ant_now_ms();
+    char *text = at_kernel_text(&n->p, k, &n->c, ane_chip(n->dev), bake, &w, &e);
+    struct ane_kernel *kern = text ? ane_compile(n->dev, text, strlen(text), &w, at_kernel_name(k), &e) : NULL;
+    free(text);
+    weights_free(&w);
+    if (!kern) return at_fail(n, "kernel %s: %s", at_kernel_name(k), e.msg), NULL;
+    n->st.compile_ms += ant_now_ms() - t0;
+    struct ane_kernel_stats ks;
+    ane_kernel_stats(kern, &ks);
+    n->kernel_flops[k] = ks.flops_per_eval;
+    struct ane_device_stats ds;
+    ane_device_stats(n->dev, &ds);
+    n->st.compiles = ds.compiles;
+    return kern;
+}
+
+int at_compiles_per_update(const struct at_net *n)
+{
+    return n->o.baked ? 4 * n->p.L + (n->o.cls_on_device ? 2 * n->p.n_chunks : 0) : 0;
+}
+
+/* The shared output surfaces, and the kernels compiled once: all of them with dynamic
+ * weights, the weight-free ones with baked weights. */
+static int compile_all(struct at_net *n)
 {
     struct ant_err e;
     for (int k = 0; k < AT_N_KERNELS; k++) {
         if (!kernel_used(n, k)) continue;
-        struct ane_weights w;
-        weights_init(&w);
-        double t0 = ant_now_ms();
-        char *text = at_kernel_text(&n->p, k, &n->c, chip, &w, &e);
-        n->k[k] = text ? ane_compile(n->dev, text, strlen(text), &w, at_kernel_name(k), &e) : NULL;
-        free(text);
-        weights_free(&w);
-        if (!n->k[k]) return at_fail(n, "kernel %s: %s", at_kernel_name(k), e.msg);
-        n->st.compile_ms += ant_now_ms() - t0;
-        n->st.kernels++;
-        struct ane_kernel_stats ks;
-        ane_kernel_stats(n->k[k], &ks);
-        n->kernel_flops[k] = ks.flops_per_eval;
-        if (!(n->out[k] = ane_surface_for(n->k[k], 1, 0, &e)))
+        if (!(n->out[k] = ane_surface_new(n->dev, at_layout_bytes(&n->p.out[k]), &e)))
             return at_fail(n, "kernel %s output: %s", at_kernel_name(k), e.msg);
+        if (n->o.baked && kernel_weighted(k)) continue;
+        if (!(n->k[k] = at_compile(n, k, NULL))) return -1;
+        n->st.kernels++;
     }
-    struct ane_device_stats ds;
-    ane_device_stats(n->dev, &ds);
-    n->st.compiles = ds.compiles;
     return 0;
 }
 
+/* An input surface of kernel k, and its request when the kernel exists already. */
 static int unit_open(struct at_net *n, struct at_unit *u, enum at_kernel k)
 {
     struct ant_err e;
-    if (!(u->in = ane_surface_for(n->k[k], 0, 0, &e)) ||
-        !(u->req = ane_request_new(n->k[k], &u->in, 1, &n->out[k], 1, &e)))
+    if (!(u->in = ane_surface_new(n->dev, at_layout_bytes(&n->p.in[k]), &e)) ||
+        (n->k[k] && !(u->req = ane_request_new(n->k[k], &u->in, 1, &n->out[k], 1, &e))))
         return at_fail(n, "kernel %s surfaces: %s", at_kernel_name(k), e.msg);
     return 0;
 }
@@ -88,10 +107,21 @@ static int units_open(struct at_net *n)
     return 0;
 }
 
+/* With baked weights, one weights_changed must fit in the compile budget (§1.9). */
+static int budget_fits(struct at_net *n, const struct ant_chip *chip)
+{
+    int need = at_compiles_per_update(n), done = ane_compiles_in_process();
+    if (!n->o.baked || chip->compile_budget <= 0 || done + need <= chip->compile_budget) return 0;
+    return at_fail(n, "the model needs %d kernel compiles per weight update after %d at open, "
+                   "more than %s allows per process (%d, docs/ane.md §1.9); use ane-dynamic",
+                   need, done, chip->name, chip->compile_budget);
+}
+
 static void units_close(struct at_unit *u, size_t count)
 {
     for (size_t i = 0; u && i < count; i++) {
         ane_request_free(u[i].req);
+        ane_kernel_free(u[i].k);
         ane_surface_free(u[i].in);
     }
     free(u);
@@ -128,11 +158,12 @@ struct at_net *at_net_open(const struct ant_model_config *c, const struct ant_ch
     n->c = *c;
     n->o = *o;
     ant_layout_init(&n->lay, c);
-    at_plan_init(&n->p, c, o->cls_chunk);
+    at_plan_init(&n->p, c, o->cls_chunk, o->baked);
     at_lscale_init(&n->ls, o->loss_scale, o->scale_growth);
     struct ant_err e;
     if (!(n->dev = ane_open(o->device, chip, &e))) at_fail(n, "device %s: %s", o->device, e.msg);
-    else if (compile_all(n, chip) == 0 && units_open(n) == 0 && buffers_alloc(n) == 0)
+    else if (compile_all(n) == 0 && budget_fits(n, chip) == 0 && units_open(n) == 0 &&
+             buffers_alloc(n) == 0)
         return n;
     snprintf(why, why_len, "%s", n->err);
     at_net_close(n);

@@ -3,9 +3,11 @@
  * plan.h on an ANE device, with the CPU doing what is cheap there (RMSNorm, residual
  * adds, embedding, softmax cross-entropy) through libantops.
  *
- * Weights reach the device as staged surfaces ("dynamic" weights, docs/ane.md):
- * at_net_weights_changed converts the core's fp32 master copy into every layer's
- * persistent input surfaces; each step rewrites only the activation columns. A batch
+ * Weights reach the device one of two ways (docs/ane.md §14-§15): staged into every
+ * layer's persistent input surfaces by at_net_weights_changed ("dynamic", ane-dynamic;
+ * each step rewrites only the activation columns), or baked into per-layer kernels as
+ * constants and recompiled at every weights_changed ("static", ane-static; the compile
+ * budget then bounds the updates a process can do: at_net_needs_restart). A batch
  * runs one sequence at a time (every kernel is compiled for seq_len tokens; a shorter
  * sequence is padded, which causality makes exact). Gradients are computed at a
  * dynamic loss scale (lscale.h) into a private buffer and handed over only when finite. */
@@ -19,6 +21,8 @@ struct at_net;
 
 struct at_opts {
     const char *device;       /* "apple" or "emulator" */
+    int baked;                /* weights as kernel constants, recompiled after each update
+                                 (ane-static); else staged into surfaces (ane-dynamic) */
     float loss_scale;         /* starting scale */
     int scale_growth;         /* clean steps before the scale doubles; 0 never */
     int dw_on_device;         /* weight gradients as kernels (else the CPU worker) */
@@ -44,6 +48,9 @@ struct at_net *at_net_open(const struct ant_model_config *c, const struct ant_ch
 void at_net_close(struct at_net *n);
 /* The ABI's calls (include/anetrain/backend.h), with the same contracts. */
 int at_net_weights_changed(struct at_net *n, const float *w);
+/* 1 when the next weights_changed would exceed the chip's per-process compile budget
+ * (baked weights only), with the reason in why. */
+int at_net_needs_restart(struct at_net *n, char *why, size_t why_len);
 int at_net_train_step(struct at_net *n, const float *w, const struct ant_batch *b, float *grads,
                       float grad_scale, float *loss);
 int at_net_eval_loss(struct at_net *n, const float *w, const struct ant_batch *b, float *loss);

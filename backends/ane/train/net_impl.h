@@ -5,6 +5,7 @@
 
 #include "ane/device/device.h"
 #include "ane/train/dwork.h"
+#include "ane/train/kernels.h"
 #include "ane/train/lscale.h"
 #include "ane/train/net.h"
 #include "ane/train/plan.h"
@@ -17,6 +18,7 @@
 struct at_unit {                 /* one kernel's input surface and its request */
     struct ane_surface *in;
     struct ane_request *req;
+    struct ane_kernel *k;        /* baked weights: this layer's (or chunk's) own kernel */
 };
 
 struct at_net {
@@ -100,7 +102,13 @@ int at_put_in(struct at_net *n, struct ane_surface *s, enum at_kernel k, struct 
 int at_take(struct at_net *n, enum at_kernel k, struct at_rect r, float *dst, int ld, int trans,
             float alpha, int accumulate);
 int at_tap(struct at_net *n, enum at_kernel k, int ob, struct ane_surface *s, enum at_kernel ki, int ib);
-/* Convert the weights into every surface that holds them (weights.c). */
+/* Convert the weights into every surface that holds them (weights.c), or with baked
+ * weights recompile every weight-bearing kernel (bake.c). */
 int at_stage_weights(struct at_net *n, const float *w);
+int at_bake_weights(struct at_net *n, const float *w);
+/* Compile kernel k (bake: NULL or the weights to bake) and count it. */
+struct ane_kernel *at_compile(struct at_net *n, enum at_kernel k, const struct at_bake *bake);
+/* Compiles one weights_changed needs (baked weights). */
+int at_compiles_per_update(const struct at_net *n);
 
 #endif

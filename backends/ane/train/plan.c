@@ -30,7 +30,7 @@ static void stacked(struct at_layout *l, int width, int n, const int *brows)
 
 static int max2(int a, int b) { return a > b ? a : b; }
 
-void at_plan_init(struct at_plan *p, const struct ant_model_config *c, int cls_chunk)
+void at_plan_init(struct at_plan *p, const struct ant_model_config *c, int cls_chunk, int baked)
 {
     int D = c->dim, H = c->hidden_dim, KV = ant_kv_dim(c), S = c->seq_len, V = c->vocab_size;
     p->D = D, p->H = H, p->KV = KV, p->S = S, p->V = V, p->L = c->n_layers;
@@ -39,19 +39,20 @@ void at_plan_init(struct at_plan *p, const struct ant_model_config *c, int cls_c
     p->n_chunks = (V + cls_chunk - 1) / cls_chunk;
     p->cv = (V + p->n_chunks - 1) / p->n_chunks;    /* equal chunks: one kernel shape */
     int cv = p->cv, R;
+    int w = !baked;   /* baked weights are kernel constants: their blocks take no columns */
 
-    columns(&p->in[AT_ATTN_FWD], D, AF_N, (int[]){D, D, D}, (int[]){S, D + 2 * KV, D});
+    columns(&p->in[AT_ATTN_FWD], D, AF_N, (int[]){D, D, D}, (int[]){S, w * (D + 2 * KV), w * D});
     stacked(&p->out[AT_ATTN_FWD], S, AFO_N, (int[]){D, D, D, KV, KV});
 
-    columns(&p->in[AT_FFN_FWD], D, FF_N, (int[]){D, D, D}, (int[]){S, 2 * H, H});
+    columns(&p->in[AT_FFN_FWD], D, FF_N, (int[]){D, D, D}, (int[]){S, w * 2 * H, w * H});
     stacked(&p->out[AT_FFN_FWD], S, FFO_N, (int[]){D, H, H, H});
 
     R = max2(D, H);
-    columns(&p->in[AT_FFN_BWD], R, FB_N, (int[]){D, D, H, H, H, H}, (int[]){S, H, S, S, D, D});
+    columns(&p->in[AT_FFN_BWD], R, FB_N, (int[]){D, D, H, H, H, H}, (int[]){S, w * H, S, S, w * D, w * D});
     stacked(&p->out[AT_FFN_BWD], S, FBO_N, (int[]){D, H, H});
 
     columns(&p->in[AT_ATTN_BWD], D, AB_N, (int[]){D, D, D, KV, KV, D, KV, KV},
-            (int[]){S, D, S, S, S, D, D, D});
+            (int[]){S, w * D, S, S, S, w * D, w * D, w * D});
     stacked(&p->out[AT_ATTN_BWD], S, ABO_N, (int[]){D, D, KV, KV});
 
     stacked(&p->in[AT_DW_ATTN], S, DA_N, (int[]){D, KV, KV, D, D, D});
@@ -60,11 +61,11 @@ void at_plan_init(struct at_plan *p, const struct ant_model_config *c, int cls_c
     stacked(&p->in[AT_DW_FFN], S, DF_N, (int[]){H, H, D, H, D});
     stacked(&p->out[AT_DW_FFN], D, DFO_N, (int[]){2 * H, H});
 
-    columns(&p->in[AT_CLS_FWD], D, CF_N, (int[]){D, D}, (int[]){S, cv});
+    columns(&p->in[AT_CLS_FWD], D, CF_N, (int[]){D, D}, (int[]){S, w * cv});
     stacked(&p->out[AT_CLS_FWD], S, CFO_N, (int[]){cv});
 
     R = max2(cv, D);
-    columns(&p->in[AT_CLS_BWD], R, CB_N, (int[]){cv, cv, D}, (int[]){S, D, S});
+    columns(&p->in[AT_CLS_BWD], R, CB_N, (int[]){cv, cv, D}, (int[]){S, w * D, S});
     columns(&p->out[AT_CLS_BWD], D, CBO_N, (int[]){D, D}, (int[]){S, cv});
 }
 

@@ -68,8 +68,9 @@ struct at_plan {
 };
 
 /* Lay out every kernel for model c with sequences of c->seq_len tokens and vocabulary
- * chunks of at most cls_chunk rows. */
-void at_plan_init(struct at_plan *p, const struct ant_model_config *c, int cls_chunk);
+ * chunks of at most cls_chunk rows. baked: the weights are kernel constants, so the
+ * weight blocks take no columns (their shapes come from wparts.h). */
+void at_plan_init(struct at_plan *p, const struct ant_model_config *c, int cls_chunk, int baked);
 size_t at_layout_bytes(const struct at_layout *l);    /* fp16 bytes of the tensor */
 const char *at_kernel_name(enum at_kernel k);
 

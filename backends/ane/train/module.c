@@ -1,9 +1,12 @@
-/* The "ane-dynamic" backend: the dynamic-weight ANE pipeline (§6, docs/ane.md). Its
- * kernels are compiled once at open; the weights live in the spatial axis of each
- * layer's persistent input surfaces and are restaged after every optimizer update, so
- * it never recompiles and never needs a restart. All of the work is the shared ANE
- * training layer (backends/ane/train); this file is the plugin face: settings, probe,
- * and the ABI calls. */
+/* The plugin face of the two ANE training backends built on the shared layer (net.h);
+ * compiled once per backend with AT_BAKED set:
+ *  - "ane-dynamic" (AT_BAKED 0, §6, docs/ane.md §15): kernels compiled once at open; the
+ *    weights live in each layer's persistent input surfaces and are restaged after every
+ *    optimizer update, so it never recompiles and never needs a restart;
+ *  - "ane-static" (AT_BAKED 1, §5): the weights are baked into per-layer kernels as
+ *    constants and recompiled after every update; when the next round would exceed the
+ *    chip's compile budget it asks the core for a fresh process (needs_restart).
+ * Settings, probe and the ABI calls; all of the work is in backends/ane/train. */
 #include <anetrain/backend.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +14,15 @@
 
 #include "ane/train/net.h"
 
+#if AT_BAKED
+#define WHO "ane-static"
+#define DESCRIPTION "static-weight ANE pipeline: weights baked into kernels, recompiled per update"
+#define REAL_PRIORITY 20   /* below ane-dynamic: compile time dominates its steps (§5.8) */
+#else
 #define WHO "ane-dynamic"
+#define DESCRIPTION "dynamic-weight ANE pipeline: kernels compiled once, weights staged in surfaces"
+#define REAL_PRIORITY 30
+#endif
 
 static const struct ant_setting settings[] = {
     {"device", ANT_SET_STRING, "apple",
@@ -37,7 +48,7 @@ static int probe(const struct ant_host *host, const struct ant_chip *chip, int *
 {
     if (!chip->has_ane) {
         *why = "no Neural Engine; to run the emulator, force a chip profile (--chip M4) and "
-               "set backends.ane-dynamic.device = \"emulator\"";
+               "set backends." WHO ".device = \"emulator\"";
         return -1;
     }
     if (strcmp(chip->mil_program, "1.3") || chip->fp16_io) {
@@ -45,9 +56,9 @@ static int probe(const struct ant_host *host, const struct ant_chip *chip, int *
         return -1;
     }
 #ifdef HAVE_APPLE_ANE
-    *priority = chip->forced ? 5 : 30;   /* a forced chip may have no Neural Engine */
+    *priority = chip->forced ? 5 : REAL_PRIORITY;   /* a forced chip may have no ANE */
 #else
-    *priority = 5;                       /* only the emulator here: never above cpu (10) */
+    *priority = 5;                                  /* only the emulator: below cpu (10) */
 #endif
     return 0;
 }
@@ -72,7 +83,7 @@ static int open_ctx(const struct ant_host *host, const struct ant_open_args *arg
     const char *dw = string_setting(v, "dw", "device", "cpu", why, n);
     const char *cls = string_setting(v, "classifier", "device", "cpu", why, n);
     if (!device || !dw || !cls) return -1;
-    struct at_opts o = {.device = device, .loss_scale = 256, .scale_growth = 1000,
+    struct at_opts o = {.device = device, .baked = AT_BAKED, .loss_scale = 256, .scale_growth = 1000,
                         .dw_on_device = !strcmp(dw, "device"), .cls_on_device = !strcmp(cls, "device"),
                         .cls_chunk = 8192, .max_batch = args->max_batch, .host = host, .who = WHO};
     if ((s = ant_setting_find(v, "loss_scale"))) o.loss_scale = (float)s->f;
@@ -121,6 +132,11 @@ static int logits(void *c, const float *w, const int32_t *tokens, int n, float *
     return at_net_logits(x->net, w, tokens, n, out) ? failed(x) : 0;
 }
 
+static int needs_restart(void *c, char *why, size_t n)
+{
+    return at_net_needs_restart(((struct ctx *)c)->net, why, n);
+}
+
 static int weights_changed(void *c, const float *w)
 {
     struct ctx *x = c;
@@ -160,7 +176,7 @@ static const struct ant_backend backend = {
     .abi_minor = ANT_ABI_MINOR,
     .size = sizeof(struct ant_backend),
     .name = WHO,
-    .description = "dynamic-weight ANE pipeline: kernels compiled once, weights staged in surfaces",
+    .description = DESCRIPTION,
     .settings = settings,
     .probe = probe,
     .open = open_ctx,
@@ -171,6 +187,7 @@ static const struct ant_backend backend = {
     .stats = stats,
     .last_error = last_error,
     .close = close_ctx,
+    .needs_restart = needs_restart,
 };
 
 int ant_backend_entry(const struct ant_host *host, const struct ant_backend **out)
