@@ -16,3 +16,7 @@ backends_builtin_ant_ane_static_la_SOURCES = backends/ane/train/module.c
 backends_builtin_ant_ane_static_la_CPPFLAGS = $(ane_static_cppflags)
 backends_builtin_ant_ane_static_la_LDFLAGS = -module -static -avoid-version -rpath /nowhere
 backends_builtin_ant_ane_static_la_LIBADD = backends/libane_train.la
+
+# The compile budget and the restart lifecycle through the real trainer.
+TESTS += tests/test_ane_static.sh
+EXTRA_DIST += tests/test_ane_static.sh

@@ -1,0 +1,70 @@
+#!/bin/sh
+# ane-static through the real trainer on the emulator: the compile budget and the
+# restart lifecycle. A run whose budget forces several process restarts ends with the
+# same model (exported model.bin, byte for byte) and the same loss at every step as the
+# same run with a budget it never reaches; a compile failure at open or mid-run hands
+# over to the CPU with nothing lost; impossible budgets and a broken restart stop with
+# a clear message and the last good checkpoint intact.
+. "${ANETRAIN_SRCDIR:-.}/tests/tap.sh"
+cfg="$tmp/static.cfg"
+small_config "$cfg" 8
+sed -i 's/log_every = 10;/log_every = 1;/' "$cfg"
+cat >> "$cfg" <<CFG
+chip = "M4";
+backend = "ane-static";
+fallback = [ "cpu" ];
+backends = { ane-static = { device = "emulator"; }; };
+CFG
+budget() {   # budget N: a user chips file giving M4 that per-process compile budget
+    printf 'chips = ({ name = "M4"; compile_budget = %s; });\n' "$1" > "$tmp/chips$1.cfg"
+    echo "$tmp/chips$1.cfg"
+}
+train() {   # train NAME BUDGET [FLAGS...]
+    name=$1; b=$2; shift 2
+    ANETRAIN_CHIPS_FILE=$(budget "$b") "$ANETRAIN" train --config "$cfg" --ckpt "$tmp/$name.ckpt" "$@" \
+        > "$tmp/$name.out" 2>&1
+}
+losses() { grep -o 'step [0-9]*/8 | loss [0-9.]*' "$tmp/$1.out"; }
+export_model() { "$ANETRAIN" export --format llama2c --ckpt "$tmp/$1.ckpt" --out "$tmp/$1.bin" > /dev/null 2>&1; }
+
+# 2 layers, 1 vocabulary chunk: 10 compiles per update plus 2 weight-free at open.
+train big 100000
+ok $? "ane-static trains 8 steps with a budget it never reaches"
+grep -q "^restarts" "$tmp/big.out"
+ok $((! $?)) "no restart with the large budget"
+train small 30
+ok $? "the same run with a budget of 30 compiles per process finishes"
+grep -q "^restarts         3 " "$tmp/small.out"
+ok $? "it restarted the process 3 times (every 2 updates) and says so in the report"
+diag "$(grep -h "restarting the process\|^restarts" "$tmp/small.out" | head -4)"
+export_model big && export_model small && cmp -s "$tmp/big.bin" "$tmp/small.bin"
+ok $? "restarted and unrestarted runs end with byte-identical models"
+losses big > "$tmp/big.losses"; losses small > "$tmp/small.losses"
+test "$(wc -l < "$tmp/big.losses")" -eq 8 && cmp -s "$tmp/big.losses" "$tmp/small.losses"
+ok $? "and the same loss at every one of the 8 steps"
+
+# compile failures: at open (the first compile) and mid-run (the 40th: step 3's update)
+"$ANETRAIN" train --config "$cfg" --backend cpu --ckpt "$tmp/cpu.ckpt" > /dev/null 2>&1
+ANETRAIN_EMU_FAULT=compile:1 train first 100000
+cmp -s "$tmp/cpu.ckpt" "$tmp/first.ckpt" && grep -q "ane-static -> cpu: open failed.*injected compile failure" "$tmp/first.out"
+ok $? "the first compile fails: the CPU trains, checkpoint identical to the CPU-only run"
+train three 100000 --stop-after 3 && "$ANETRAIN" train --config "$cfg" --backend cpu --ckpt "$tmp/three.ckpt" --resume > /dev/null 2>&1
+ok $? "reference: 3 steps on ane-static, resumed on the CPU"
+ANETRAIN_EMU_FAULT=compile:40 train fortieth 100000
+cmp -s "$tmp/three.ckpt" "$tmp/fortieth.ckpt" && grep -q "ane-static -> cpu: weights_changed failed.*injected compile failure" "$tmp/fortieth.out"
+ok $? "the 40th compile fails: the CPU takes over after step 3, nothing lost"
+
+# a budget one update cannot fit is refused at open with the figures
+train tiny 11 --strict
+test $? -ne 0 && grep -q "needs 10 kernel compiles per weight update after 2 at open, more than M4 allows per process (11" "$tmp/tiny.out"
+ok $? "a budget smaller than one update is refused with the figures"
+
+# a restarted process whose checkpoint is not where the restart left it stops cleanly
+cp "$tmp/big.ckpt" "$tmp/keep.ckpt"
+ANETRAIN_RESTART="restarts=2 step=5 end=8 steps=5 skipped=0 compiles=60 wall_ms=1 compile_ms=1 tokens=1 flops=1 first_loss=5" \
+    train big 100000 --resume
+test $? -ne 0 && grep -q "after restart 2: .* holds step 8, but the run restarted at step 5" "$tmp/big.out" &&
+    cmp -s "$tmp/big.ckpt" "$tmp/keep.ckpt"
+ok $? "a restart that finds the wrong checkpoint stops with the reason; the checkpoint is untouched"
+diag "$(grep "after restart" "$tmp/big.out")"
+tap_done
