@@ -17,11 +17,14 @@
 
 int ant_cpu_LTX_ant_backend_entry(const struct ant_host *host, const struct ant_backend **out);
 int ant_ane_dynamic_LTX_ant_backend_entry(const struct ant_host *host, const struct ant_backend **out);
+int ant_ane_static_LTX_ant_backend_entry(const struct ant_host *host, const struct ant_backend **out);
 
 static const struct ant_host host = {ANT_ABI_MAJOR, ANT_ABI_MINOR, sizeof host, NULL};
 
 struct run {
     double ms;   /* median ms/step */
+    long open_compiles;   /* compiles done by open itself */
+    double open_compile_ms;
     struct ant_backend_stats st;
 };
 
@@ -48,6 +51,10 @@ static int bench(const struct ant_backend *be, const struct ant_model_config *c,
     char why[600] = "";
     double *t = calloc(steps, sizeof *t);
     int rc = be->open(&host, &a, &ctx, why, sizeof why);
+    out->st = (struct ant_backend_stats){.size = sizeof out->st};
+    if (rc == 0 && be->stats) be->stats(ctx, &out->st);
+    out->open_compiles = out->st.compiles;
+    out->open_compile_ms = out->st.compile_ms;
     for (int s = 0; rc == 0 && s < steps; s++) {
         float loss;
         double t0 = now_ms();
@@ -57,7 +64,6 @@ static int bench(const struct ant_backend *be, const struct ant_model_config *c,
     if (rc) fprintf(stderr, "bench_ane: %s: %s\n", be->name, ctx ? be->last_error(ctx) : why);
     qsort(t, steps, sizeof *t, cmp_double);
     out->ms = t[steps / 2];
-    out->st = (struct ant_backend_stats){.size = sizeof out->st};
     if (ctx && be->stats) be->stats(ctx, &out->st);
     if (ctx) be->close(ctx);
     free(w), free(g), free(tok), free(tgt), free(t);
@@ -82,12 +88,15 @@ int main(int argc, char **argv)
     }
     if (steps < 1) steps = 1;
     struct ant_err e;
-    struct ant_chip chip;
-    if (chip_profiles_load(NULL, &e) || chip_from_name("M4", &chip, &e))
+    struct ant_chip chip, real;
+    if (chip_profiles_load(NULL, &e) || chip_from_name("M4", &real, &e))
         return fprintf(stderr, "bench_ane: %s\n", e.msg), 1;
-    const struct ant_backend *cpu, *ane;
+    chip = real;
+    chip.compile_budget = 0;   /* count ane-static's compiles; restarts follow from real's */
+    const struct ant_backend *cpu, *ane, *stat;
     ant_cpu_LTX_ant_backend_entry(&host, &cpu);
     ant_ane_dynamic_LTX_ant_backend_entry(&host, &ane);
+    ant_ane_static_LTX_ant_backend_entry(&host, &stat);
     printf("sgemm peak (2048^3, best of 5): %.1f GFLOP/s\n", sgemm_peak(2048));
 
     struct ant_model_config s15 = {288, 768, 6, 6, 6, 32000, 256, 1, 10000.0f, 1e-5f};
@@ -112,5 +121,19 @@ int main(int argc, char **argv)
         device_line(place[i][2], &r);
     }
     printf("  upstream's dynamic pipeline (§6)    53%% of FLOPs on the device, 120 evals/step\n");
+
+    struct run r;
+    if (bench(stat, &s110, &chip, "device", "device", 2, &r)) return 1;
+    long per_update = (r.st.compiles - r.open_compiles) / 2;
+    long per_process = per_update > 0 ? (real.compile_budget - r.open_compiles) / per_update : 0;
+    printf("ane-static, stories110M, 2 steps on the emulator (M4, budget %d compiles/process):\n",
+           real.compile_budget);
+    device_line("dW and classifier on the device", &r);
+    printf("  %ld compiles per weight update (+%ld weight-free at open), %.0f ms of emulated "
+           "compiling per update; %ld update(s) per process\n", per_update, r.open_compiles,
+           (r.st.compile_ms - r.open_compile_ms) / 2, per_process);
+    if (per_process > 0)
+        printf("  restarts per 1,000 steps: %.0f with grad_accum 1, %.0f with grad_accum 10 "
+               "(ane-dynamic: 0)\n", 1000.0 / per_process, 100.0 / per_process);
     return 0;
 }
