@@ -20,7 +20,7 @@ struct ant_report {
     /* A run that restarted its process (train/restart.h): steps, tokens, FLOPs, wall
      * time and the first loss above cover every process; the phases only this one. */
     long restarts;
-    double compile_ms;          /* backend compile time over every process */
+    double compile_ms;          /* backend compile time (over every process) */
     long compiles;
 };
 

@@ -560,7 +560,7 @@ int train_run(const struct ant_run_config *rc, const struct train_flags *f, stru
         rc_run = loop(&t, f, e);
     }
     if (t.disp && rc_run != TRAIN_RESTART) {
-        if (t.rep.restarts > 0) compile_totals(&t, &t.rep.compile_ms, &t.rep.compiles);
+        compile_totals(&t, &t.rep.compile_ms, &t.rep.compiles);
         report_print(&t.rep, stdout);
         dispatch_report(t.disp, stdout);
     }
