@@ -41,4 +41,16 @@ ANETRAIN_EMU_FAULT=nan:225 train nan
 cmp -s "$tmp/two.ckpt" "$tmp/nan.ckpt" && grep -q "step 3: ane-dynamic -> cpu: non-finite loss or gradients where cpu is finite" "$tmp/nan.out"
 ok $? "a NaN output in step 3: the CPU finishes the step, nothing lost"
 diag "$(grep -h "ane-dynamic -> cpu" "$tmp/compile.out" "$tmp/evalfail.out" "$tmp/nan.out")"
+
+# ane-fp16io on an M1 profile: the same guarantees.
+sed -i -e 's/chip = "M4";/chip = "M1";/' -e 's/ane-dynamic/ane-fp16io/g' "$cfg"
+ANETRAIN_EMU_FAULT=compile:1 train f_compile
+cmp -s "$tmp/cpu.ckpt" "$tmp/f_compile.ckpt" && grep -q "ane-fp16io -> cpu: open failed.*injected compile failure" "$tmp/f_compile.out"
+ok $? "ane-fp16io: a kernel that fails to compile at open: CPU-only checkpoint, cause reported"
+ANETRAIN_EMU_FAULT=eval:700 train f_eval
+step=$(sed -n 's/.*step \([0-9]*\): ane-fp16io -> cpu: train_step failed.*injected evaluation failure.*/\1/p' "$tmp/f_eval.out" | head -1)
+test -n "$step" && train f_ref --stop-after $((step - 1)) &&
+    "$ANETRAIN" train --config "$cfg" --backend cpu --ckpt "$tmp/f_ref.ckpt" --resume --quiet > /dev/null 2>&1 &&
+    cmp -s "$tmp/f_ref.ckpt" "$tmp/f_eval.ckpt"
+ok $? "ane-fp16io: an evaluation failing in step ${step:-?}: the CPU finishes the step, nothing lost"
 tap_done

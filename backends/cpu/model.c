@@ -43,6 +43,7 @@ struct cpu_grads {
 
 struct cpu_model {
     struct ant_model_config c;
+    struct cpu_matmul_ops mm;     /* the products: OpenBLAS, or a device's */
     struct ant_layout lay;
     int max_batch;
     float *slab;
@@ -53,6 +54,31 @@ struct cpu_model {
     int b, t;                     /* shape of the last forward; b = 0 when none */
     char err[256];
 };
+
+#define MM_FWD(m, ...) (m)->mm.forward((m)->mm.ctx, __VA_ARGS__)
+#define MM_DX(m, ...) (m)->mm.backward_dx((m)->mm.ctx, __VA_ARGS__)
+#define MM_DW(m, ...) (m)->mm.backward_dw((m)->mm.ctx, __VA_ARGS__)
+
+static void blas_forward(void *c, float *y, const float *x, const float *w, int n, int in, int out)
+{
+    matmul_forward(y, x, w, n, in, out);
+}
+static void blas_dx(void *c, float *dx, const float *dy, const float *w, int n, int in, int out,
+                    float beta)
+{
+    matmul_backward_dx(dx, dy, w, n, in, out, beta);
+}
+static void blas_dw(void *c, float *dw, const float *dy, const float *x, int n, int in, int out,
+                    float alpha)
+{
+    matmul_backward_dw(dw, dy, x, n, in, out, alpha);
+}
+static const struct cpu_matmul_ops blas_ops = {NULL, blas_forward, blas_dx, blas_dw};
+
+void cpu_model_set_matmul(struct cpu_model *m, const struct cpu_matmul_ops *ops)
+{
+    m->mm = ops ? *ops : blas_ops;
+}
 
 static int fail(struct cpu_model *m, const char *fmt, ...)
 {
@@ -145,6 +171,7 @@ struct cpu_model *cpu_model_create(const struct ant_model_config *c, int max_bat
     size_t n_tok = (size_t)max_batch * c->seq_len;
     if (m) {
         m->c = *c;
+        m->mm = blas_ops;
         m->max_batch = max_batch;
         ant_layout_init(&m->lay, c);
         size_t floats = carve_all(m, NULL);
@@ -218,21 +245,21 @@ static void forward_layers(struct cpu_model *m, const float *w, int b, int t)
         /* attention block: xmid [N, D] = x + Wo · attn(rope(Wq xn), rope(Wk xn), Wv xn) */
         rmsnorm_forward(xn, a->rstd_att + l * sN, x, W(m, w, ANT_RMS_ATT, l), N, D,
                         c->norm_eps);
-        matmul_forward(q, xn, W(m, w, ANT_WQ, l), N, D, D);
-        matmul_forward(k, xn, W(m, w, ANT_WK, l), N, D, KV);
-        matmul_forward(v, xn, W(m, w, ANT_WV, l), N, D, KV);
+        MM_FWD(m, q, xn, W(m, w, ANT_WQ, l), N, D, D);
+        MM_FWD(m, k, xn, W(m, w, ANT_WK, l), N, D, KV);
+        MM_FWD(m, v, xn, W(m, w, ANT_WV, l), N, D, KV);
         rope_forward(q, m->rope_cos, m->rope_sin, b, t, c->n_heads, hd);
         rope_forward(k, m->rope_cos, m->rope_sin, b, t, c->n_kv_heads, hd);
         attention_forward(ao, a->att + l * sA, q, k, v, b, t, c->n_heads, c->n_kv_heads, hd);
-        matmul_forward(xmid, ao, W(m, w, ANT_WO, l), N, D, D);
+        MM_FWD(m, xmid, ao, W(m, w, ANT_WO, l), N, D, D);
         for (size_t i = 0; i < (size_t)N * D; i++) xmid[i] += x[i];
         /* feed-forward block: xnext [N, D] = xmid + W2 · (silu(W1 hn) * W3 hn) */
         rmsnorm_forward(hn, a->rstd_ffn + l * sN, xmid, W(m, w, ANT_RMS_FFN, l), N, D,
                         c->norm_eps);
-        matmul_forward(h1, hn, W(m, w, ANT_W1, l), N, D, H);
-        matmul_forward(h3, hn, W(m, w, ANT_W3, l), N, D, H);
+        MM_FWD(m, h1, hn, W(m, w, ANT_W1, l), N, D, H);
+        MM_FWD(m, h3, hn, W(m, w, ANT_W3, l), N, D, H);
         swiglu_forward(hg, h1, h3, (size_t)N * H);
-        matmul_forward(xnext, hg, W(m, w, ANT_W2, l), N, H, D);
+        MM_FWD(m, xnext, hg, W(m, w, ANT_W2, l), N, H, D);
         for (size_t i = 0; i < (size_t)N * D; i++) xnext[i] += xmid[i];
     }
 }
@@ -260,7 +287,7 @@ int cpu_model_forward(struct cpu_model *m, const float *w, const int32_t *tokens
     const float *xL = a->x + (size_t)c->n_layers * sN * D;
     rmsnorm_forward(a->xn_final, a->rstd_final, xL, W(m, w, ANT_RMS_FINAL, 0), N, D,
                     c->norm_eps);
-    matmul_forward(a->logits, a->xn_final, classifier(m, w), N, D, V);   /* [N, V] */
+    MM_FWD(m, a->logits, a->xn_final, classifier(m, w), N, D, V);   /* [N, V] */
     double sum = crossentropy_forward(a->logits, targets, N, V);
     *loss = (float)(sum / N);
     if (!isfinite(*loss)) return fail(m, "loss is not finite (%g)", (double)*loss);
@@ -285,31 +312,31 @@ static void backward_layer(struct cpu_model *m, const float *w, float *grads, in
     for (int i = 0; i < ANT_N_TENSORS; i++) G[i] = ant_tensor(grads, &m->lay, i, l);
 
     /* feed-forward: the residual passes dx through unchanged; add the branch's part */
-    matmul_backward_dx(g->dhg, g->dx, W(m, w, ANT_W2, l), N, H, D, 0.0f);
-    matmul_backward_dw(G[ANT_W2], g->dx, a->hg + l * sN * H, N, H, D, 1.0f);
+    MM_DX(m, g->dhg, g->dx, W(m, w, ANT_W2, l), N, H, D, 0.0f);
+    MM_DW(m, G[ANT_W2], g->dx, a->hg + l * sN * H, N, H, D, 1.0f);
     swiglu_backward(g->dh1, g->dh3, g->dhg, a->h1 + l * sN * H, a->h3 + l * sN * H,
                     (size_t)N * H);
-    matmul_backward_dx(g->dxn, g->dh1, W(m, w, ANT_W1, l), N, D, H, 0.0f);
-    matmul_backward_dx(g->dxn, g->dh3, W(m, w, ANT_W3, l), N, D, H, 1.0f);
-    matmul_backward_dw(G[ANT_W1], g->dh1, hn, N, D, H, 1.0f);
-    matmul_backward_dw(G[ANT_W3], g->dh3, hn, N, D, H, 1.0f);
+    MM_DX(m, g->dxn, g->dh1, W(m, w, ANT_W1, l), N, D, H, 0.0f);
+    MM_DX(m, g->dxn, g->dh3, W(m, w, ANT_W3, l), N, D, H, 1.0f);
+    MM_DW(m, G[ANT_W1], g->dh1, hn, N, D, H, 1.0f);
+    MM_DW(m, G[ANT_W3], g->dh3, hn, N, D, H, 1.0f);
     rmsnorm_backward(g->dx, G[ANT_RMS_FFN], g->dxn, xmid, W(m, w, ANT_RMS_FFN, l),
                      a->rstd_ffn + l * sN, N, D);
 
     /* attention */
-    matmul_backward_dx(g->dao, g->dx, W(m, w, ANT_WO, l), N, D, D, 0.0f);
-    matmul_backward_dw(G[ANT_WO], g->dx, a->ao + l * sN * D, N, D, D, 1.0f);
+    MM_DX(m, g->dao, g->dx, W(m, w, ANT_WO, l), N, D, D, 0.0f);
+    MM_DW(m, G[ANT_WO], g->dx, a->ao + l * sN * D, N, D, D, 1.0f);
     attention_backward(g->dq, g->dk, g->dv, g->datt, g->dao, a->att + l * sA,
                        a->q + l * sN * D, a->k + l * sN * KV, a->v + l * sN * KV, b, t,
                        c->n_heads, c->n_kv_heads, hd);
     rope_backward(g->dq, m->rope_cos, m->rope_sin, b, t, c->n_heads, hd);
     rope_backward(g->dk, m->rope_cos, m->rope_sin, b, t, c->n_kv_heads, hd);
-    matmul_backward_dx(g->dxn, g->dq, W(m, w, ANT_WQ, l), N, D, D, 0.0f);
-    matmul_backward_dx(g->dxn, g->dk, W(m, w, ANT_WK, l), N, D, KV, 1.0f);
-    matmul_backward_dx(g->dxn, g->dv, W(m, w, ANT_WV, l), N, D, KV, 1.0f);
-    matmul_backward_dw(G[ANT_WQ], g->dq, xn, N, D, D, 1.0f);
-    matmul_backward_dw(G[ANT_WK], g->dk, xn, N, D, KV, 1.0f);
-    matmul_backward_dw(G[ANT_WV], g->dv, xn, N, D, KV, 1.0f);
+    MM_DX(m, g->dxn, g->dq, W(m, w, ANT_WQ, l), N, D, D, 0.0f);
+    MM_DX(m, g->dxn, g->dk, W(m, w, ANT_WK, l), N, D, KV, 1.0f);
+    MM_DX(m, g->dxn, g->dv, W(m, w, ANT_WV, l), N, D, KV, 1.0f);
+    MM_DW(m, G[ANT_WQ], g->dq, xn, N, D, D, 1.0f);
+    MM_DW(m, G[ANT_WK], g->dk, xn, N, D, KV, 1.0f);
+    MM_DW(m, G[ANT_WV], g->dv, xn, N, D, KV, 1.0f);
     rmsnorm_backward(g->dx, G[ANT_RMS_ATT], g->dxn, x, W(m, w, ANT_RMS_ATT, l),
                      a->rstd_att + l * sN, N, D);
 }
@@ -326,8 +353,8 @@ int cpu_model_backward(struct cpu_model *m, const float *w, float *grads, float 
 
     /* loss = mean over N rows; grad_scale rides along in dlogits [N, V] */
     crossentropy_backward(a->logits, m->targets, N, V, grad_scale / (float)N);
-    matmul_backward_dx(g->dxn, a->logits, classifier(m, w), N, D, V, 0.0f);
-    matmul_backward_dw(dcls, a->logits, a->xn_final, N, D, V, 1.0f);
+    MM_DX(m, g->dxn, a->logits, classifier(m, w), N, D, V, 0.0f);
+    MM_DW(m, dcls, a->logits, a->xn_final, N, D, V, 1.0f);
     memset(g->dx, 0, (size_t)N * D * sizeof *g->dx);
     rmsnorm_backward(g->dx, ant_tensor(grads, &m->lay, ANT_RMS_FINAL, 0), g->dxn,
                      a->x + (size_t)c->n_layers * sN * D, W(m, w, ANT_RMS_FINAL, 0),
@@ -353,6 +380,6 @@ int cpu_model_logits(struct cpu_model *m, const float *w, const int32_t *tokens,
     const float *last = a->x + (size_t)c->n_layers * sN * D + (size_t)(n - 1) * D;
     rmsnorm_forward(a->xn_final, a->rstd_final, last, W(m, w, ANT_RMS_FINAL, 0), 1, D,
                     c->norm_eps);
-    matmul_forward(logits, a->xn_final, classifier(m, w), 1, D, c->vocab_size);
+    MM_FWD(m, logits, a->xn_final, classifier(m, w), 1, D, c->vocab_size);
     return 0;
 }

@@ -29,6 +29,21 @@ int cpu_model_backward(struct cpu_model *m, const float *weights, float *grads,
 int cpu_model_logits(struct cpu_model *m, const float *weights, const int32_t *tokens, int n,
                      float *logits);
 
+/* The three matrix products of the model, replaceable: an accelerator backend can run
+ * them on its device and keep everything else of this fp32 model (the ane-fp16io
+ * backend does). Same contracts as ops.h's matmul_forward, matmul_backward_dx and
+ * matmul_backward_dw. A provider that fails sets its own error flag; the caller checks it
+ * after the pass. NULL restores the OpenBLAS ones. */
+struct cpu_matmul_ops {
+    void *ctx;
+    void (*forward)(void *ctx, float *y, const float *x, const float *w, int n, int in, int out);
+    void (*backward_dx)(void *ctx, float *dx, const float *dy, const float *w, int n, int in,
+                        int out, float beta);
+    void (*backward_dw)(void *ctx, float *dw, const float *dy, const float *x, int n, int in,
+                        int out, float alpha);
+};
+void cpu_model_set_matmul(struct cpu_model *m, const struct cpu_matmul_ops *ops);
+
 /* Why the last call failed. */
 const char *cpu_model_error(const struct cpu_model *m);
 

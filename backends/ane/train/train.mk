@@ -10,5 +10,5 @@ backends_libane_train_la_SOURCES = \
 	%reldir%/stage.c %reldir%/stage.h %reldir%/lscale.c %reldir%/lscale.h \
 	%reldir%/dwork.c %reldir%/dwork.h %reldir%/net.c %reldir%/net.h %reldir%/net_impl.h \
 	%reldir%/weights.c %reldir%/pass.c %reldir%/wparts.c %reldir%/wparts.h \
-	%reldir%/bake.c
+	%reldir%/bake.c %reldir%/gemm.c %reldir%/gemm.h
 backends_libane_train_la_LIBADD = backends/libane.la backends/libantops.la $(PTHREAD_LIBS)

@@ -1,4 +1,5 @@
-/* ane-dynamic and ane-static against the CPU backend, all through their ABI structs, on the ANE
+/* ane-dynamic, ane-static and ane-fp16io against the CPU backend, all through their ABI
+ * structs, on the ANE
  * emulator with the real chip profiles of M3, M4 and M5: the same loss, every gradient
  * tensor close, the same eval loss and logits, and a short training run whose losses
  * follow the CPU's. Small models cover MHA and GQA, shared and separate classifiers,
@@ -25,16 +26,22 @@
 int ant_cpu_LTX_ant_backend_entry(const struct ant_host *host, const struct ant_backend **out);
 int ant_ane_dynamic_LTX_ant_backend_entry(const struct ant_host *host, const struct ant_backend **out);
 int ant_ane_static_LTX_ant_backend_entry(const struct ant_host *host, const struct ant_backend **out);
+int ant_ane_fp16io_LTX_ant_backend_entry(const struct ant_host *host, const struct ant_backend **out);
+
+static char logged[16384];   /* everything the backends logged, for assertions */
 
 static void host_log(int level, const char *who, const char *fmt, ...)
 {
+    char line[1024];
     va_list ap;
     va_start(ap, fmt);
-    printf("# %s: ", who);
-    vprintf(fmt, ap);
-    printf("\n");
+    vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    printf("# %s: %s\n", who, line);
+    size_t n = strlen(logged);
+    snprintf(logged + n, sizeof logged - n, "%s\n", line);
 }
+
 static const struct ant_host host = {ANT_ABI_MAJOR, ANT_ABI_MINOR, sizeof host, host_log};
 static const struct ant_backend *cpu, *ane;
 
@@ -49,7 +56,7 @@ static struct setting_list settings(const char *k1, const char *v1, const char *
     const char *k[2] = {k1, k2}, *v[2] = {v1, v2};
     for (int i = 0, j = 1; i < 2; i++) {
         if (!k[i]) continue;
-        int is_str = !strcmp(k[i], "dw") || !strcmp(k[i], "classifier");
+        int is_str = !strcmp(k[i], "dw") || !strcmp(k[i], "classifier") || !strcmp(k[i], "dialect");
         s.v[j++] = (struct ant_setting_value){k[i], is_str ? ANT_SET_STRING : ANT_SET_FLOAT,
                                               atol(v[i]), atof(v[i]), v[i]};
     }
@@ -161,7 +168,7 @@ static void conformance(const char *chip_name, const struct model_case *mc, stru
     float *w = random_weights(&mc->c, &lay, &r);
     void *ca = open_backend(ane, &mc->c, &chip, s.v, mc->B), *cc = open_backend(cpu, &mc->c, &chip, NULL, mc->B);
     if (ok(ca && cc, "%s %s %s: both backends open", chip_name, mc->what, tag) &&
-        ok(ane->weights_changed(ca, w) == 0, "%s %s %s: weights staged", chip_name, mc->what, tag))
+        ok(!ane->weights_changed || ane->weights_changed(ca, w) == 0, "%s %s %s: weights staged", chip_name, mc->what, tag))
         compare_step(chip_name, mc, ca, cc, w, &lay, &r, tag);
     if (ca) ane->close(ca);
     if (cc) cpu->close(cc);
@@ -191,7 +198,8 @@ static void short_run(const char *chip_name, const struct model_case *mc)
     for (int s = 0; s < 20 && !fails; s++) {
         float la, lc;
         memset(ga, 0, lay.total * sizeof *ga), memset(gc, 0, lay.total * sizeof *gc);
-        fails |= ane->weights_changed(ca, wa) || ane->train_step(ca, wa, &b, ga, 1.0f, &la) ||
+        fails |= (ane->weights_changed && ane->weights_changed(ca, wa)) ||
+                 ane->train_step(ca, wa, &b, ga, 1.0f, &la) ||
                  cpu->train_step(cc, wc, &b, gc, 1.0f, &lc);
         for (size_t i = 0; i < lay.total; i++) wa[i] -= 0.2f * ga[i], wc[i] -= 0.2f * gc[i];
         worst = fmax(worst, fabs(la - lc));
@@ -206,6 +214,36 @@ static void short_run(const char *chip_name, const struct model_case *mc)
     free(wa), free(wc), free(ga), free(gc), free(tok), free(tgt);
 }
 
+/* The dialect retry: M1's profile refuses program 1.3 (§7.1), so asking for it first
+ * must fall back to program 1.0, log it, and remember it for the next open, which then
+ * starts in 1.0 with no retry. */
+static void dialect_retry(void)
+{
+    struct ant_chip m1;
+    struct ant_err e;
+    char dir[] = "/tmp/anetrain-dialect-XXXXXX";
+    if (!mkdtemp(dir) || chip_from_name("M1", &m1, &e)) {
+        ok(0, "dialect retry: setup");
+        return;
+    }
+    setenv("ANETRAIN_CACHE_DIR", dir, 1);
+    static const struct ant_model_config c = {64, 128, 1, 4, 4, 64, 32, 1, 10000.0f, 1e-5f};
+    logged[0] = 0;
+    void *ctx = open_backend(ane, &c, &m1, settings("dialect", "modern", NULL, NULL).v, 1);
+    ok(ctx && strstr(logged, "program 1.3 refused") && strstr(logged, "retrying in program 1.0") &&
+       strstr(logged, "kernels in program 1.0"), "M1: program 1.3 refused, retried in 1.0, logged");
+    if (ctx) ane->close(ctx);
+    logged[0] = 0;
+    ctx = open_backend(ane, &c, &m1, settings(NULL, NULL, NULL, NULL).v, 1);
+    ok(ctx && !strstr(logged, "retrying") && strstr(logged, "kernels in program 1.0"),
+       "the next open starts with the remembered program 1.0, no retry");
+    if (ctx) ane->close(ctx);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) diag("could not remove %s", dir);
+    unsetenv("ANETRAIN_CACHE_DIR");
+}
+
 int main(void)
 {
     struct ant_err e;
@@ -214,7 +252,9 @@ int main(void)
      * through the trainer, tests/test_ane_static.sh). */
     char chips_file[] = "/tmp/anetrain-chips-XXXXXX";
     int fd = mkstemp(chips_file);
-    const char *big = "chips = ({ name = \"M3\"; compile_budget = 1000000; },"
+    const char *big = "chips = ({ name = \"M1\"; compile_budget = 1000000; },"
+                      " { name = \"M2\"; compile_budget = 1000000; },"
+                      " { name = \"M3\"; compile_budget = 1000000; },"
                       " { name = \"M4\"; compile_budget = 1000000; },"
                       " { name = \"M5\"; compile_budget = 1000000; });\n";
     if (fd < 0 || write(fd, big, strlen(big)) != (ssize_t)strlen(big)) tap_skip_all("cannot write a chips file");
@@ -228,14 +268,30 @@ int main(void)
         {"GQA separate T24", {64, 128, 2, 4, 2, 80, 24, 0, 10000.0f, 1e-5f}, 2, 24},
         {"MQA shared T20 padded to 17", {48, 96, 1, 4, 1, 64, 20, 1, 500.0f, 1e-5f}, 1, 17},
     };
-    const char *chips[] = {"M3", "M4", "M5"};
-    int (*entries[2])(const struct ant_host *, const struct ant_backend **) = {
-        ant_ane_dynamic_LTX_ant_backend_entry, ant_ane_static_LTX_ant_backend_entry};
-    for (int be = 0; be < 2; be++) {
+    static const char *chips[3][3] = {{"M3", "M4", "M5"}, {"M3", "M4", "M5"}, {"M1", "M2", "M4"}};
+    int (*entries[3])(const struct ant_host *, const struct ant_backend **) = {
+        ant_ane_dynamic_LTX_ant_backend_entry, ant_ane_static_LTX_ant_backend_entry,
+        ant_ane_fp16io_LTX_ant_backend_entry};
+    for (int be = 0; be < 3; be++) {
         entries[be](&host, &ane);
         diag("backend %s", ane->name);
         for (int c = 0; c < 3; c++)
-            for (int m = 0; m < 3; m++) conformance(chips[c], &cases[m], settings(NULL, NULL, NULL, NULL), ane->name);
+            for (int m = 0; m < 3; m++) conformance(chips[be][c], &cases[m], settings(NULL, NULL, NULL, NULL), ane->name);
+        if (be == 2) {   /* fp16io: no dW/classifier placement or vocabulary chunks */
+            conformance("M1", &cases[1], settings("loss_scale", "16777216", NULL, NULL), "ane-fp16io, loss scale 2^24");
+            short_run("M1", &cases[1]);
+            dialect_retry();
+            struct ant_chip m1, none;
+            int prio = 0;
+            const char *why = "";
+            chip_from_name("M1", &m1, &e);
+            chip_from_name("none", &none, &e);
+            int rc = ane->probe(&host, &m1, &prio, &why);
+            ok(rc == 0 && prio < 10, "ane-fp16io: a forced M1 is accepted below cpu's priority 10 (%d)", prio);
+            rc = ane->probe(&host, &none, &prio, &why);
+            ok(rc < 0 && strstr(why, "emulator"), "ane-fp16io: no Neural Engine is refused: %s", why);
+            continue;
+        }
         conformance("M4", &cases[1], settings("dw", "cpu", "classifier", "cpu"), be ? "ane-static, dW and classifier on the CPU" : "ane-dynamic, dW and classifier on the CPU");
         conformance("M4", &cases[0], settings("cls_chunk", "40", NULL, NULL), be ? "ane-static, 3 vocabulary chunks" : "ane-dynamic, 3 vocabulary chunks");
         conformance("M4", &cases[1], settings("loss_scale", "16777216", NULL, NULL), be ? "ane-static, loss scale 2^24" : "ane-dynamic, loss scale 2^24");
