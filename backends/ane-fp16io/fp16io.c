@@ -244,6 +244,14 @@ static int stats(void *c, struct ant_backend_stats *out)
     return 0;
 }
 
+/* The CPU model, the private gradients, and the gemm surfaces (at most a few MB). */
+static size_t memory_bytes(const struct ant_open_args *args)
+{
+    struct ant_layout lay;
+    ant_layout_init(&lay, args->model);
+    return cpu_model_bytes(args->model, args->max_batch) + lay.total * sizeof(float);
+}
+
 static const char *last_error(void *c) { return ((struct ctx *)c)->err; }
 
 static const struct ant_backend backend = {
@@ -262,6 +270,7 @@ static const struct ant_backend backend = {
     .stats = stats,
     .last_error = last_error,
     .close = close_ctx,
+    .memory_bytes = memory_bytes,
 };
 
 int ant_backend_entry(const struct ant_host *host, const struct ant_backend **out)

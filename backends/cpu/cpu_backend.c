@@ -138,6 +138,11 @@ static void cpu_close(void *ctx)
     free(x);
 }
 
+static size_t cpu_memory_bytes(const struct ant_open_args *args)
+{
+    return cpu_model_bytes(args->model, args->max_batch);
+}
+
 static const struct ant_backend cpu_backend = {
     .abi_major = ANT_ABI_MAJOR,
     .abi_minor = ANT_ABI_MINOR,
@@ -154,6 +159,7 @@ static const struct ant_backend cpu_backend = {
     .stats = cpu_stats,
     .last_error = cpu_last_error,
     .close = cpu_close,
+    .memory_bytes = cpu_memory_bytes,
 };
 
 int ant_backend_entry(const struct ant_host *host, const struct ant_backend **out)

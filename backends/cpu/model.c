@@ -163,6 +163,12 @@ static size_t carve_all(struct cpu_model *m, float *base)
     return u;
 }
 
+size_t cpu_model_bytes(const struct ant_model_config *c, int max_batch)
+{
+    struct cpu_model m = {.c = *c, .max_batch = max_batch};
+    return carve_all(&m, NULL) * sizeof(float) + 2 * (size_t)max_batch * c->seq_len * sizeof(int32_t);
+}
+
 struct cpu_model *cpu_model_create(const struct ant_model_config *c, int max_batch,
                                    char *why, size_t why_len)
 {

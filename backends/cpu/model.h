@@ -13,6 +13,9 @@
 
 struct cpu_model;
 
+/* Bytes cpu_model_create allocates for c and max_batch (the memory plan). */
+size_t cpu_model_bytes(const struct ant_model_config *c, int max_batch);
+
 /* NULL on a bad config or out of memory, with the reason in why. */
 struct cpu_model *cpu_model_create(const struct ant_model_config *c, int max_batch,
                                    char *why, size_t why_len);

@@ -10,6 +10,7 @@
 #include "dispatch/chip.h"
 #include "dispatch/dispatch.h"
 #include "dispatch/host.h"
+#include "dispatch/memplan.h"
 #include "dispatch/registry.h"
 
 #define SWITCH_MAX 32
@@ -102,6 +103,10 @@ static void *open_one(struct ant_dispatch *d, int pos, char *why, size_t n)
     };
     void *ctx = NULL;
     why[0] = 0;
+    if (ANT_HAS(m->b, memory_bytes)) {   /* weights, grads, m, v: 4 fp32 copies */
+        uint64_t state = 4 * (uint64_t)d->n_params * sizeof(float);
+        if (memplan_check(m->name, state, m->b->memory_bytes(&a), why, n)) return NULL;
+    }
     if (m->b->open(host_get(), &a, &ctx, why, n) != 0 || !ctx) {
         char tmp[300];
         snprintf(tmp, sizeof tmp, "%s", *why ? why : "(no reason given)");

@@ -10,7 +10,8 @@ dispatch_core_sources = \
 	%reldir%/registry.c %reldir%/registry.h %reldir%/settings.c %reldir%/select.c \
 	%reldir%/modcheck.c %reldir%/modcheck.h \
 	%reldir%/host.c %reldir%/host.h \
-	%reldir%/dispatch.c %reldir%/dispatch.h
+	%reldir%/dispatch.c %reldir%/dispatch.h \
+	%reldir%/memplan.c %reldir%/memplan.h
 anetrain_SOURCES += $(dispatch_core_sources) \
 	%reldir%/cpufeat.c %reldir%/cpufeat.h \
 	%reldir%/selftest.c %reldir%/selftest.h
@@ -138,3 +139,7 @@ EXTRA_tests_test_dispatch_example_DEPENDENCIES = $(dispatch_test_modules)
 TESTS += tests/test_fallback_train.sh tests/test_plugin_kit.sh tests/test_plugin_corpus.sh
 EXTRA_DIST += tests/plugins/faulty.c tests/test_fallback_train.sh tests/test_plugin_kit.sh \
 	tests/test_plugin_corpus.sh
+
+# The memory plan against measured peak memory, through the trainer.
+TESTS += tests/test_memplan.sh
+EXTRA_DIST += tests/test_memplan.sh

@@ -163,6 +163,10 @@ struct ant_backend {
      * reason in why. The core then saves a checkpoint, closes the backend and re-executes
      * itself with --resume, so the run goes on in a fresh process. 0: go on. May be NULL. */
     int (*needs_restart)(void *ctx, char *why, size_t why_len);
+    /* Bytes of memory open would take for this model and batch (buffers, surfaces,
+     * kernels), for the core's memory plan before it opens the backend; 0 unknown. Cheap.
+     * May be NULL. */
+    size_t (*memory_bytes)(const struct ant_open_args *args);
 };
 
 /* Whether module table b provides field f (tables of older minors are shorter). */

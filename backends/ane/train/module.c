@@ -75,25 +75,41 @@ static const char *string_setting(const struct ant_setting_value *v, const char 
     return x;
 }
 
-static int open_ctx(const struct ant_host *host, const struct ant_open_args *args, void **out,
-                    char *why, size_t n)
+/* The settings as the layer's options; -1 with why on a bad value. */
+static int parse_opts(const struct ant_host *host, const struct ant_open_args *args,
+                      struct at_opts *o, char *why, size_t n)
 {
     const struct ant_setting_value *v = args->settings, *s;
     const char *device = string_setting(v, "device", "apple", "emulator", why, n);
     const char *dw = string_setting(v, "dw", "device", "cpu", why, n);
     const char *cls = string_setting(v, "classifier", "device", "cpu", why, n);
     if (!device || !dw || !cls) return -1;
-    struct at_opts o = {.device = device, .baked = AT_BAKED, .loss_scale = 256, .scale_growth = 1000,
-                        .dw_on_device = !strcmp(dw, "device"), .cls_on_device = !strcmp(cls, "device"),
-                        .cls_chunk = 8192, .max_batch = args->max_batch, .host = host, .who = WHO};
-    if ((s = ant_setting_find(v, "loss_scale"))) o.loss_scale = (float)s->f;
-    if ((s = ant_setting_find(v, "loss_scale_growth"))) o.scale_growth = (int)s->i;
-    if ((s = ant_setting_find(v, "cls_chunk"))) o.cls_chunk = (int)s->i;
-    if (!(o.loss_scale >= 1.0f / 1024 && o.loss_scale <= 16777216) || o.scale_growth < 0 || o.cls_chunk < 1) {
+    *o = (struct at_opts){.device = device, .baked = AT_BAKED, .loss_scale = 256, .scale_growth = 1000,
+                          .dw_on_device = !strcmp(dw, "device"), .cls_on_device = !strcmp(cls, "device"),
+                          .cls_chunk = 8192, .max_batch = args->max_batch, .host = host, .who = WHO};
+    if ((s = ant_setting_find(v, "loss_scale"))) o->loss_scale = (float)s->f;
+    if ((s = ant_setting_find(v, "loss_scale_growth"))) o->scale_growth = (int)s->i;
+    if ((s = ant_setting_find(v, "cls_chunk"))) o->cls_chunk = (int)s->i;
+    if (!(o->loss_scale >= 1.0f / 1024 && o->loss_scale <= 16777216) || o->scale_growth < 0 || o->cls_chunk < 1) {
         snprintf(why, n, "backends." WHO ": loss_scale must be in [1/1024, 2^24], "
                  "loss_scale_growth >= 0, cls_chunk >= 1");
         return -1;
     }
+    return 0;
+}
+
+static size_t memory_bytes(const struct ant_open_args *args)
+{
+    struct at_opts o;
+    char why[256];
+    return parse_opts(NULL, args, &o, why, sizeof why) ? 0 : at_net_memory_bytes(args->model, &o);
+}
+
+static int open_ctx(const struct ant_host *host, const struct ant_open_args *args, void **out,
+                    char *why, size_t n)
+{
+    struct at_opts o;
+    if (parse_opts(host, args, &o, why, n)) return -1;
     struct ctx *x = calloc(1, sizeof *x);
     if (!x) return snprintf(why, n, "out of memory"), -1;
     if (!(x->net = at_net_open(args->model, args->chip, &o, why, n))) return free(x), -1;
@@ -101,7 +117,7 @@ static int open_ctx(const struct ant_host *host, const struct ant_open_args *arg
     at_net_stats(x->net, &st);
     if (host && host->log)
         host->log(ANT_LOG_INFO, WHO, "%ld kernels compiled in %.0f ms on the %s device "
-                  "(dW on the %s, classifier on the %s)", st.kernels, st.compile_ms, device,
+                  "(dW on the %s, classifier on the %s)", st.kernels, st.compile_ms, o.device,
                   o.dw_on_device ? "device" : "CPU", o.cls_on_device ? "device" : "CPU");
     *out = x;
     return 0;
@@ -188,6 +204,7 @@ static const struct ant_backend backend = {
     .last_error = last_error,
     .close = close_ctx,
     .needs_restart = needs_restart,
+    .memory_bytes = memory_bytes,
 };
 
 int ant_backend_entry(const struct ant_host *host, const struct ant_backend **out)

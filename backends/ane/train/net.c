@@ -127,27 +127,51 @@ static void units_close(struct at_unit *u, size_t count)
     free(u);
 }
 
-/* CPU buffers; per layer only where a later reader needs them (worker: dW on the CPU). */
-static int buffers_alloc(struct at_net *n)
+/* The CPU buffers' sizes in floats, in the order of their pointers in at_net below;
+ * per layer only where a later reader needs them (the worker: dW on the CPU). */
+enum { N_BUF = 14, N_WORKER_BUF = 7 };
+static void buffer_sizes(const struct at_net *n, size_t sz[N_BUF + N_WORKER_BUF])
 {
     size_t S = n->p.S, D = n->p.D, H = n->p.H, KV = n->p.KV, L = n->p.L, V = n->p.V;
-    size_t Lw = n->o.dw_on_device ? 1 : L;   /* layers the worker may still be reading */
-    float **f[] = {&n->x, &n->x2, &n->rstd1, &n->rstd2, &n->xn, &n->x2n, &n->xf, &n->rstdf,
-                   &n->logits, &n->tmp, &n->dxn, &n->dy, &n->dx2, &n->G};
-    size_t sz[] = {(L + 1) * S * D, L * S * D, L * S, L * S, Lw * S * D, Lw * S * D, S * D, S,
-                   S * V, S * D, S * D, Lw * S * D, Lw * S * D, n->lay.total};
-    for (size_t i = 0; i < sizeof sz / sizeof sz[0]; i++)
-        if (!(*f[i] = ant_falloc(sz[i]))) return at_fail(n, "out of memory for activations");
-    if (!n->o.dw_on_device) {
-        float **g[] = {&n->ao, &n->g, &n->dq, &n->dk, &n->dv, &n->dh1, &n->dh3};
-        size_t gz[] = {L * S * D, L * S * H, L * S * D, L * S * KV, L * S * KV, L * S * H, L * S * H};
-        for (size_t i = 0; i < sizeof gz / sizeof gz[0]; i++)
-            if (!(*g[i] = ant_falloc(gz[i]))) return at_fail(n, "out of memory for activations");
-        if (!(n->dwork = at_dwork_new())) return at_fail(n, "cannot start the dW worker thread");
-    }
-    n->tok = calloc(S, sizeof *n->tok);
-    n->tgt = calloc(S, sizeof *n->tgt);
+    size_t Lw = n->o.dw_on_device ? 1 : L, Lx = n->o.dw_on_device ? 0 : L;
+    size_t all[N_BUF + N_WORKER_BUF] = {
+        (L + 1) * S * D, L * S * D, L * S, L * S, Lw * S * D, Lw * S * D, S * D, S,
+        S * V, S * D, S * D, Lw * S * D, Lw * S * D, n->lay.total,
+        Lx * S * D, Lx * S * H, Lx * S * D, Lx * S * KV, Lx * S * KV, Lx * S * H, Lx * S * H};
+    memcpy(sz, all, sizeof all);
+}
+
+static int buffers_alloc(struct at_net *n)
+{
+    float **f[N_BUF + N_WORKER_BUF] = {
+        &n->x, &n->x2, &n->rstd1, &n->rstd2, &n->xn, &n->x2n, &n->xf, &n->rstdf, &n->logits,
+        &n->tmp, &n->dxn, &n->dy, &n->dx2, &n->G,
+        &n->ao, &n->g, &n->dq, &n->dk, &n->dv, &n->dh1, &n->dh3};
+    size_t sz[N_BUF + N_WORKER_BUF];
+    buffer_sizes(n, sz);
+    for (int i = 0; i < N_BUF + N_WORKER_BUF; i++)
+        if (sz[i] && !(*f[i] = ant_falloc(sz[i]))) return at_fail(n, "out of memory for activations");
+    if (!n->o.dw_on_device && !(n->dwork = at_dwork_new()))
+        return at_fail(n, "cannot start the dW worker thread");
+    n->tok = calloc(n->p.S, sizeof *n->tok);
+    n->tgt = calloc(n->p.S, sizeof *n->tgt);
     return n->tok && n->tgt ? 0 : at_fail(n, "out of memory");
+}
+
+size_t at_net_memory_bytes(const struct ant_model_config *c, const struct at_opts *o)
+{
+    struct at_net n = {.c = *c, .o = *o};
+    ant_layout_init(&n.lay, c);
+    at_plan_init(&n.p, c, o->cls_chunk, o->baked);
+    size_t sz[N_BUF + N_WORKER_BUF], bytes = 0;
+    buffer_sizes(&n, sz);
+    for (int i = 0; i < N_BUF + N_WORKER_BUF; i++) bytes += sz[i] * sizeof(float);
+    for (int k = 0; k < AT_N_KERNELS; k++) {   /* surfaces: a layer's or chunk's inputs, one output */
+        if (!kernel_used(&n, k)) continue;
+        size_t copies = k < AT_LAYER_KERNELS ? (size_t)n.p.L : (size_t)n.p.n_chunks;
+        bytes += copies * at_layout_bytes(&n.p.in[k]) + at_layout_bytes(&n.p.out[k]);
+    }
+    return bytes;
 }
 
 struct at_net *at_net_open(const struct ant_model_config *c, const struct ant_chip *chip,

@@ -46,6 +46,8 @@ struct at_stats {
 struct at_net *at_net_open(const struct ant_model_config *c, const struct ant_chip *chip,
                            const struct at_opts *o, char *why, size_t why_len);
 void at_net_close(struct at_net *n);
+/* Bytes at_net_open would allocate for c and o: buffers, gradients, surfaces. */
+size_t at_net_memory_bytes(const struct ant_model_config *c, const struct at_opts *o);
 /* The ABI's calls (include/anetrain/backend.h), with the same contracts. */
 int at_net_weights_changed(struct at_net *n, const float *w);
 /* 1 when the next weights_changed would exceed the chip's per-process compile budget
