@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bpe_encode.h"
 #include "fileio.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -24,7 +25,6 @@ struct ant_tokenizer {
     float *score;          /* [vocab] merge priority */
     int *sorted;           /* [vocab] ids ordered by (bytes, id), for lookups */
     char *blob;            /* storage of every piece */
-    int byte_token[256];   /* id of the <0xHH> token of each byte, or -1 */
     char byte_piece[512];  /* byte b as a string at 2*b */
 };
 
@@ -175,11 +175,6 @@ static int load_bin(struct ant_tokenizer *t, const char *path, int vocab_size, s
     }
     free(buf);
     if (sort_pieces(t) != 0) return ant_errf(e, "%s: out of memory for %d tokens", path, n);
-    for (int b = 0; b < 256; b++) {
-        char name[8];
-        snprintf(name, sizeof name, "<0x%02X>", b);
-        t->byte_token[b] = lookup(t, name, 6);
-    }
     return 0;
 }
 
@@ -220,36 +215,6 @@ int tokenizer_vocab_size(const struct ant_tokenizer *t) { return t->vocab_size; 
 
 /* ---- encode / decode ------------------------------------------------------------- */
 
-static int byte_fallback(const struct ant_tokenizer *t, unsigned char b)
-{
-    return t->byte_token[b] >= 0 ? t->byte_token[b] : 0;   /* 0 = <unk> */
-}
-
-/* One merge pass: replace the best-scoring mergeable pair; 0 when none is left. The
- * starting score is llama2.c's, so the same pairs qualify. */
-static int merge_best(const struct ant_tokenizer *t, int32_t *tok, int *n, char *buf)
-{
-    float best = -1e10f;
-    int best_id = -1, best_at = -1;
-    for (int i = 0; i + 1 < *n; i++) {
-        int a = tok[i], b = tok[i + 1], na = t->len[a], nb = t->len[b];
-        if (na + nb > t->max_token_length) continue;   /* no token is that long */
-        memcpy(buf, t->piece[a], (size_t)na);
-        memcpy(buf + na, t->piece[b], (size_t)nb);
-        int id = lookup(t, buf, na + nb);
-        if (id >= 0 && t->score[id] > best) {
-            best = t->score[id];
-            best_id = id;
-            best_at = i;
-        }
-    }
-    if (best_at < 0) return 0;
-    tok[best_at] = best_id;
-    memmove(tok + best_at + 1, tok + best_at + 2, (size_t)(*n - best_at - 2) * sizeof *tok);
-    (*n)--;
-    return 1;
-}
-
 int tokenizer_encode(const struct ant_tokenizer *t, const char *text, int bos, int32_t *out,
                      int max, int *n_out)
 {
@@ -261,41 +226,35 @@ int tokenizer_encode(const struct ant_tokenizer *t, const char *text, int bos, i
         *n_out = (int)len;
         return 0;
     }
-    /* Before merging: BOS, the dummy space, at most one token per byte. */
+    struct bpe_work *w = bpe_work_new();
     int32_t *tok = malloc((len + 2) * sizeof *tok);
-    char *buf = malloc((size_t)t->max_token_length * 2);
-    if (!tok || !buf || len > (size_t)INT32_MAX - 2) {
-        free(tok);
-        free(buf);
-        return -1;
+    size_t n = 0;
+    int rc = w && tok && len < (size_t)INT32_MAX - 2 ? bpe_encode(t, w, text, len, bos, tok, &n)
+                                                    : -1;
+    if (rc == 0 && n <= (size_t)max) {
+        memcpy(out, tok, n * sizeof *tok);
+        *n_out = (int)n;
+    } else {
+        rc = -1;
     }
-    int n = 0;
-    /* A vocabulary too small to hold BOS (a one-entry file) gets none: every id handed
-     * out must index t->piece. */
-    if (bos && ANT_TOKEN_BOS < t->vocab_size) tok[n++] = ANT_TOKEN_BOS;
-    if (len) {
-        int space = lookup(t, " ", 1);
-        tok[n++] = space >= 0 ? space : byte_fallback(t, ' ');
-    }
-    for (size_t i = 0; i < len;) {
-        size_t j = i + 1;   /* a code point: a lead byte and up to 3 continuation bytes */
-        while (j < len && j - i < 4 && ((unsigned char)text[j] & 0xC0) == 0x80) j++;
-        int id = lookup(t, text + i, (int)(j - i));
-        if (id >= 0) tok[n++] = id;
-        else
-            for (size_t k = i; k < j; k++) tok[n++] = byte_fallback(t, (unsigned char)text[k]);
-        i = j;
-    }
-    while (merge_best(t, tok, &n, buf)) {}
-    free(buf);
-    if (n > max) {
-        free(tok);
-        return -1;
-    }
-    memcpy(out, tok, (size_t)n * sizeof *tok);
+    bpe_work_free(w);
     free(tok);
-    *n_out = n;
-    return 0;
+    return rc;
+}
+
+int tokenizer_is_bytes(const struct ant_tokenizer *t) { return t->byte_level; }
+int tokenizer_max_token_length(const struct ant_tokenizer *t) { return t->max_token_length; }
+float tokenizer_score(const struct ant_tokenizer *t, int id) { return t->score[id]; }
+
+const char *tokenizer_piece(const struct ant_tokenizer *t, int id, int *len)
+{
+    *len = t->len[id];
+    return t->piece[id];
+}
+
+int tokenizer_lookup(const struct ant_tokenizer *t, const char *s, int n)
+{
+    return t->byte_level ? (n == 1 ? (unsigned char)s[0] : -1) : lookup(t, s, n);
 }
 
 static int hex_digit(char c)
