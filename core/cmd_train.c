@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "init_model.h"
 #include "train.h"
 
 static const char usage[] =
@@ -14,8 +15,10 @@ static const char usage[] =
     "  --lr X             peak learning rate\n"
     "  --batch-size N     sequences per micro-batch\n"
     "  --grad-accum N     micro-batches per optimizer step\n"
-    "  --init-model FILE  start from a llama2.c model.bin (fine-tuning; its shape must\n"
-    "                     match the config, e.g. --preset stories15M)\n"
+    "  --init-model FILE  start from a model (llama2.c model.bin of any version, a\n"
+    "                     Hugging Face folder, a checkpoint): fine-tuning. The model\n"
+    "                     shape comes from the file; a config that sets another is an\n"
+    "                     error (seq_len may be lower)\n"
     "  --resume           continue from the checkpoint (--ckpt) bit-exactly\n"
     "  --stop-after N     run at most N steps now, save, and exit (resume later)\n"
     "  --quiet            no progress line\n"
@@ -108,7 +111,7 @@ int cmd_train(int argc, char **argv)
     struct ant_err e;
     status = 0;
     if (cli_build_config(&rc, &cf, &e) < 0 || apply_overrides(&rc, &ov, &e) < 0 ||
-        train_run(&rc, &tf, &e) < 0)
+        (rc.ckpt.init_model[0] && init_model_adopt(&rc, &e) < 0) || train_run(&rc, &tf, &e) < 0)
         status = fail("train", e.msg);
     config_free(&rc);
     return status;

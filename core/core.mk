@@ -8,6 +8,7 @@ anetrain_SOURCES = \
 	%reldir%/cmd_train.c %reldir%/cmd_sample.c %reldir%/cmd_eval.c %reldir%/cmd_export.c \
 	%reldir%/train.c %reldir%/train.h \
 	%reldir%/model_io.c %reldir%/model_io.h \
+	%reldir%/init_model.c %reldir%/init_model.h \
 	%reldir%/evaluate.c %reldir%/evaluate.h \
 	%reldir%/report.c %reldir%/report.h \
 	%reldir%/util.c %reldir%/util.h \
