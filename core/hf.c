@@ -247,9 +247,20 @@ int hf_read(const char *dir, struct ant_model_config *cfg, float **weights, stru
     struct shards *s = calloc(1, sizeof *s);
     struct ant_layout lay;
     ant_layout_init(&lay, cfg);
-    float *w = ant_falloc(lay.total);
-    float *tmp = malloc(lay.per_layer[ANT_WQ] * sizeof *tmp);
-    int rc = s && w && tmp ? open_shards(s, dir, e) : ant_errf(e, "%s: out of memory", dir);
+    float *w = NULL, *tmp = NULL;
+    int rc = s ? open_shards(s, dir, e) : ant_errf(e, "%s: out of memory", dir);
+    /* Before allocating what config.json asks for: the files must hold that much (two
+     * bytes a value at least), so a lying config cannot make us allocate gigabytes. */
+    uint64_t held = 0;
+    for (int i = 0; rc == 0 && i < s->n; i++) held += s->f[i].data_size;
+    if (rc == 0 && (uint64_t)lay.total > held / 2)
+        rc = ant_errf(e, "%s/config.json: implies %zu parameters, but the safetensors files hold "
+                      "%llu bytes", dir, lay.total, (unsigned long long)held);
+    if (rc == 0) {
+        w = ant_falloc(lay.total);
+        tmp = malloc(lay.per_layer[ANT_WQ] * sizeof *tmp);
+        if (!w || !tmp) rc = ant_errf(e, "%s: out of memory", dir);
+    }
     int used = 0;
     for (int t = 0; rc == 0 && t < ANT_N_TENSORS; t++) {
         if (t == ANT_WCLS && cfg->shared_classifier) continue;

@@ -40,6 +40,17 @@ static int is_tokenizer_bin(const unsigned char *p, size_t n)
     return maxlen >= 1 && maxlen <= 1024 && len >= 1 && len <= maxlen;
 }
 
+/* No magic: a version-0 model.bin has 7 small positive ints (vocab_size may be
+ * negative); a tokenizer.bin has one small int, then a float (0 for <unk>). */
+static int is_llama2c_v0(const unsigned char *h)
+{
+    int32_t v[7];
+    memcpy(v, h, sizeof v);
+    for (int i = 0; i < 7; i++)
+        if (i != 5 && (v[i] <= 0 || v[i] > (1 << 24))) return 0;
+    return v[5] != 0 && v[5] > -(1 << 24) && v[5] < (1 << 24);
+}
+
 static int is_folder_with(const char *dir, const char *name)
 {
     char path[4096];
@@ -72,18 +83,8 @@ int model_sniff(const char *path, enum ant_file_kind *kind, struct ant_err *e)
     else if (n >= 4 && !memcmp(h, "PK\3\4", 4)) *kind = ANT_FILE_PYTORCH;
     else if (n >= 2 && h[0] == 0x80 && h[1] >= 2 && h[1] <= 5) *kind = ANT_FILE_PYTORCH;
     else if (is_sentencepiece(h, n)) *kind = ANT_FILE_SENTENCEPIECE;
-    else if (n >= 28) {
-        /* No magic: a version-0 model.bin has 7 small positive ints (vocab may be
-         * negative); a tokenizer.bin has one small int, then a float. */
-        int32_t v[7];
-        memcpy(v, h, sizeof v);
-        int plausible = 1;
-        for (int i = 0; i < 7; i++)
-            if (i != 5 && (v[i] <= 0 || v[i] > (1 << 24))) plausible = 0;
-        if (plausible && v[5] != 0 && v[5] > -(1 << 24) && v[5] < (1 << 24))
-            *kind = ANT_FILE_LLAMA2C_V0;
-        else if (is_tokenizer_bin(h, n)) *kind = ANT_FILE_TOKENIZER_BIN;
-    }
+    else if (n >= 28 && is_llama2c_v0(h)) *kind = ANT_FILE_LLAMA2C_V0;
+    else if (is_tokenizer_bin(h, n)) *kind = ANT_FILE_TOKENIZER_BIN;
     return 0;
 }
 
