@@ -66,6 +66,12 @@ model_io_test_sources = %reldir%/model_io.c %reldir%/model_sniff.c %reldir%/llam
 tests_test_llama2c_ak42_SOURCES = tests/test_llama2c_ak42.c tests/test_util.h \
 	$(model_io_test_sources)
 tests_test_llama2c_ak42_LDADD = $(JANSSON_LIBS) -lm
+if HAVE_JANSSON
+check_PROGRAMS += tests/test_hf
+TESTS += tests/test_hf
+endif
+tests_test_hf_SOURCES = tests/test_hf.c tests/test_util.h $(model_io_test_sources)
+tests_test_hf_LDADD = $(JANSSON_LIBS) -lm
 tests_test_bpe_SOURCES = tests/test_bpe.c tests/test_util.h %reldir%/tokenizer.c \
 	%reldir%/bpe_encode.c %reldir%/pretokenize.c %reldir%/tokenizer_write.c \
 	%reldir%/fileio.c %reldir%/util.c %reldir%/rng.c
