@@ -23,7 +23,8 @@ struct ant_tokenizer {
     char **piece;          /* [vocab] NUL-terminated copies of the entries */
     int *len;              /* [vocab] entry lengths in bytes */
     float *score;          /* [vocab] merge priority */
-    int *sorted;           /* [vocab] ids ordered by (bytes, id), for lookups */
+    int *slot;             /* [slot_mask + 1] hash table of ids, -1 = empty */
+    size_t slot_mask;
     char *blob;            /* storage of every piece */
     char byte_piece[512];  /* byte b as a string at 2*b */
 };
@@ -83,50 +84,41 @@ static int scan_entries(const char *path, const unsigned char *buf, size_t size,
     return 0;
 }
 
-static int cmp_bytes(const char *a, int na, const char *b, int nb)
-{
-    int c = memcmp(a, b, (size_t)(na < nb ? na : nb));
-    return c ? c : na - nb;
-}
+/* t->slot: an open-addressing hash table of ids by piece bytes; the first id of a piece
+ * wins, so lookup() gives the lowest id of a piece that occurs twice. */
+static uint64_t piece_hash(const char *s, int n) { return ant_fnv1a(s, (size_t)n, ANT_FNV_INIT); }
 
-struct entry {
-    const char *p;
-    int n, id;
-};
-
-static int cmp_entries(const void *pa, const void *pb)
+static int build_slots(struct ant_tokenizer *t)
 {
-    const struct entry *a = pa, *b = pb;
-    int c = cmp_bytes(a->p, a->n, b->p, b->n);
-    return c ? c : a->id - b->id;
-}
-
-/* t->sorted: ids ordered by (bytes, id), so lookup() finds the lowest id of a piece. */
-static int sort_pieces(struct ant_tokenizer *t)
-{
-    struct entry *en = malloc((size_t)t->vocab_size * sizeof *en);
-    if (!en) return -1;
-    for (int i = 0; i < t->vocab_size; i++) en[i] = (struct entry){ t->piece[i], t->len[i], i };
-    qsort(en, (size_t)t->vocab_size, sizeof *en, cmp_entries);
-    for (int i = 0; i < t->vocab_size; i++) t->sorted[i] = en[i].id;
-    free(en);
+    size_t cap = 16;
+    while (cap < 2 * (size_t)t->vocab_size) cap *= 2;
+    t->slot = malloc(cap * sizeof *t->slot);
+    if (!t->slot) return -1;
+    t->slot_mask = cap - 1;
+    for (size_t i = 0; i < cap; i++) t->slot[i] = -1;
+    for (int id = 0; id < t->vocab_size; id++) {
+        size_t h = (size_t)piece_hash(t->piece[id], t->len[id]) & t->slot_mask;
+        for (;; h = (h + 1) & t->slot_mask) {
+            int o = t->slot[h];
+            if (o < 0) {
+                t->slot[h] = id;
+                break;
+            }
+            if (t->len[o] == t->len[id] && !memcmp(t->piece[o], t->piece[id], (size_t)t->len[id]))
+                break;   /* a duplicate piece: keep the lower id */
+        }
+    }
     return 0;
 }
 
 /* The lowest id whose piece is exactly s[0..n), or -1. */
 static int lookup(const struct ant_tokenizer *t, const char *s, int n)
 {
-    int lo = 0, hi = t->vocab_size;
-    while (lo < hi) {
-        int mid = lo + (hi - lo) / 2, id = t->sorted[mid];
-        if (cmp_bytes(t->piece[id], t->len[id], s, n) < 0) lo = mid + 1;
-        else hi = mid;
+    for (size_t h = (size_t)piece_hash(s, n) & t->slot_mask;; h = (h + 1) & t->slot_mask) {
+        int id = t->slot[h];
+        if (id < 0) return -1;
+        if (t->len[id] == n && !memcmp(t->piece[id], s, (size_t)n)) return id;
     }
-    if (lo < t->vocab_size) {
-        int id = t->sorted[lo];
-        if (!cmp_bytes(t->piece[id], t->len[id], s, n)) return id;
-    }
-    return -1;
 }
 
 static int load_bin(struct ant_tokenizer *t, const char *path, int vocab_size, struct ant_err *e)
@@ -155,9 +147,8 @@ static int load_bin(struct ant_tokenizer *t, const char *path, int vocab_size, s
     t->piece = calloc((size_t)n, sizeof *t->piece);
     t->len = calloc((size_t)n, sizeof *t->len);
     t->score = calloc((size_t)n, sizeof *t->score);
-    t->sorted = calloc((size_t)n, sizeof *t->sorted);
     t->blob = malloc(size);   /* pieces + NULs take fewer bytes than the file */
-    if (!t->piece || !t->len || !t->score || !t->sorted || !t->blob) {
+    if (!t->piece || !t->len || !t->score || !t->blob) {
         free(buf);
         return ant_errf(e, "%s: out of memory for %d tokens", path, n);
     }
@@ -174,7 +165,7 @@ static int load_bin(struct ant_tokenizer *t, const char *path, int vocab_size, s
         off += (size_t)t->len[i];
     }
     free(buf);
-    if (sort_pieces(t) != 0) return ant_errf(e, "%s: out of memory for %d tokens", path, n);
+    if (build_slots(t) != 0) return ant_errf(e, "%s: out of memory for %d tokens", path, n);
     return 0;
 }
 
@@ -206,7 +197,7 @@ void tokenizer_close(struct ant_tokenizer *t)
     free(t->piece);
     free(t->len);
     free(t->score);
-    free(t->sorted);
+    free(t->slot);
     free(t->blob);
     free(t);
 }
