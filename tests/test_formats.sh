@@ -40,8 +40,11 @@ fi
 
 # --init-model: no model keys in the config, the shape comes from the file
 printf 'train = { batch_size = 2; steps = 1; warmup_steps = 0; };\ncheckpoint = { every = 0; };\n' > "$tmp/bare.cfg"
+# one checkpoint per run: a run refuses to overwrite the checkpoint of another
+n=0
 for m in $init_formats; do
-    "$ANETRAIN" train --config "$tmp/bare.cfg" --init-model "$m" --ckpt "$tmp/i.ckpt" --quiet \
+    n=$((n + 1))
+    "$ANETRAIN" train --config "$tmp/bare.cfg" --init-model "$m" --ckpt "$tmp/i$n.ckpt" --quiet \
         > /dev/null 2> "$tmp/err"
     ok $? "--init-model $(basename "$(dirname "$m")")/$(basename "$m"): shape taken from the file"
     [ -s "$tmp/err" ] && diag "$(head -c 300 "$tmp/err")"
