@@ -30,10 +30,15 @@
 #include "base/xxh64.h"
 #include "config/config.h"
 #include "data/data.h"
+#include "formats/hf.h"
 #include "formats/llama2c.h"
+#include "formats/model_io.h"
 #include "base/rng.h"
 #include "base/state.h"
 #include "data/tokenizer.h"
+#ifdef ANT_TEST_HF
+#include "formats/safetensors.h"
+#endif
 
 /* libconfig 1.5 leaks a string token when a syntax error discards it (upstream issue
  * hyperrealm/libconfig#142, fixed in 1.7); not ours to fix, and a one-shot program
@@ -409,6 +414,134 @@ static void seed_model(struct format *f)
     }
     f->n_seed = 2;
 }
+
+/* ---- llama2.c model.bin versions 1 and 2, through model_import's sniffing ------------- */
+
+/* Usable: a consistent, finite model that writes back out in the version it was read. */
+static int usable_model(const char *path, const struct ant_model_config *c, float *w,
+                        int version, struct ant_err *e)
+{
+    struct ant_layout lay;
+    ant_layout_init(&lay, c);
+    int good = c->dim > 0 && c->n_heads > 0 && c->n_kv_heads > 0 && c->dim % c->n_heads == 0 &&
+               c->n_heads % c->n_kv_heads == 0 && ant_head_dim(c) % 2 == 0 && c->vocab_size > 0;
+    for (size_t i = 0; good && i < lay.total; i++) good = isfinite(w[i]);
+    struct ant_err we;
+    if (good && version > 0 && llama2c_write_ak42(tmp_path("model.out"), version, c, w, &we) != 0)
+        good = 0;
+    ant_ffree(w);
+    if (!good) ant_errf(e, "%s: read back a model that is inconsistent or not finite", path);
+    return good ? 1 : -1;
+}
+
+static int try_ak42(const char *path, const unsigned char *b, size_t n, struct ant_err *e)
+{
+    (void)b, (void)n;
+    struct ant_model_config c;
+    float *w;
+    if (model_import(path, &c, &w, e) != 0) return 0;
+    return usable_model(path, &c, w, n >= 8 && b[4] == 2 ? 2 : 1, e);
+}
+
+static void seed_ak42(struct format *f)
+{
+    for (int k = 0; k < 4; k++) {
+        struct ant_model_config c = tiny_model(k & 1);
+        struct ant_layout lay;
+        ant_layout_init(&lay, &c);
+        float *w = ant_falloc(lay.total);
+        struct ant_rng r;
+        rng_seed(&r, 12);
+        for (size_t i = 0; i < lay.total; i++) w[i] = (float)rng_normal(&r);
+        struct ant_err e;
+        const char *p = tmp_path("seed.bin");
+        if (llama2c_write_ak42(p, 1 + k / 2, &c, w, &e) != 0) test_bail("cannot write seed", e.msg);
+        size_t n;
+        unsigned char *bytes = slurp(p, &n);
+        buf_set(&f->seed[k], bytes, n);
+        free(bytes);
+        ant_ffree(w);
+    }
+    f->n_seed = 4;
+}
+
+/* ---- safetensors and Hugging Face folders ---------------------------------------------- */
+
+#ifdef ANT_TEST_HF
+/* A written tiny model's folder: tmp_dir/hf/{config.json, model.safetensors}. */
+static void write_hf_seed(struct buf *st, struct buf *cfg)
+{
+    struct ant_model_config c = tiny_model(0);
+    struct ant_layout lay;
+    ant_layout_init(&lay, &c);
+    float *w = ant_falloc(lay.total);
+    struct ant_rng r;
+    rng_seed(&r, 13);
+    for (size_t i = 0; i < lay.total; i++) w[i] = (float)rng_normal(&r);
+    struct ant_err e;
+    if (hf_write(tmp_path("hf"), &c, w, &e) != 0) test_bail("cannot write the HF seed", e.msg);
+    size_t n;
+    unsigned char *bytes = slurp(tmp_path("hf/model.safetensors"), &n);
+    if (st) buf_set(st, bytes, n);
+    free(bytes);
+    bytes = slurp(tmp_path("hf/config.json"), &n);
+    if (cfg) buf_set(cfg, bytes, n);
+    free(bytes);
+    ant_ffree(w);
+}
+
+/* Usable: every tensor of a float dtype reads, and its values are what the file holds. */
+static int try_safetensors(const char *path, const unsigned char *b, size_t n, struct ant_err *e)
+{
+    struct st_file f;
+    if (st_open(path, &f, e) != 0) return 0;
+    int good = 1;
+    for (int i = 0; good && i < f.n; i++) {
+        const struct st_tensor *t = &f.t[i];
+        if (t->dtype != ST_F32 && t->dtype != ST_F16 && t->dtype != ST_BF16) continue;
+        uint64_t esz = t->dtype == ST_F32 ? 4 : 2, count = (t->end - t->begin) / esz;
+        float *x = malloc(count * 4 + 4);
+        struct ant_err re;
+        good = x && st_read_f32(&f, t, x, count, &re) == 0 && f.data_start + t->end <= n;
+        if (good && t->dtype == ST_F32 && count)
+            good = !memcmp(x, b + f.data_start + t->begin, count * 4);
+        free(x);
+    }
+    st_close(&f);
+    if (!good) ant_errf(e, "%s: accepted a header whose tensors do not read back", path);
+    return good ? 1 : -1;
+}
+
+static void seed_safetensors(struct format *f)
+{
+    write_hf_seed(&f->seed[0], NULL);
+    f->n_seed = 1;
+}
+
+/* config.json of a folder whose model.safetensors is the seed's. */
+static int try_hf_config(const char *path, const unsigned char *b, size_t n, struct ant_err *e)
+{
+    (void)b, (void)n;
+    struct ant_model_config c;
+    float *w;
+    if (hf_read(tmp_path("hf"), &c, &w, e) != 0) return 0;
+    return usable_model(path, &c, w, 0, e);
+}
+
+static void seed_hf_config(struct format *f)
+{
+    write_hf_seed(NULL, &f->seed[0]);
+    f->n_seed = 1;
+}
+
+static const char *const json_words[] = {
+    "\"hidden_size\"", "\"num_key_value_heads\"", "\"tie_word_embeddings\"", "true", "false",
+    "null", "\"rope_scaling\"", "\"model_type\"", "\"mistral\"", "\"dtype\"", "\"F16\"",
+    "\"BF16\"", "\"I64\"", "\"shape\"", "\"data_offsets\"", "[", "]", "{", "}", ",", ":",
+    "-1", "4294967296", "9223372036854775807", "1e999", "\"head_dim\"",
+};
+static const struct dict json_dict = {json_words, sizeof json_words / sizeof *json_words};
+#endif
 
 /* ---- llama2.c tokenizer.bin -------------------------------------------------------- */
 
@@ -1113,12 +1246,20 @@ static struct format formats[] = {
     {"chips", "chips.cfg", try_chips, NULL, &chips_dict, {{0}}, 0, 0},
     {"mil", "fuzz.mil", try_mil, NULL, &mil_dict, {{0}}, 0, 0},
     {"blob", "w.bin", try_blob, NULL, NULL, {{0}}, 0, 1},
+    {"model.bin v1/v2", "ak42.bin", try_ak42, NULL, NULL, {{0}}, 0, 1},
+#ifdef ANT_TEST_HF
+    {"safetensors", "hf/model.safetensors", try_safetensors, NULL, &json_dict, {{0}}, 0, 1},
+    {"hf config.json", "hf/config.json", try_hf_config, NULL, &json_dict, {{0}}, 0, 1},
+#endif
 };
 #define N_FORMATS (sizeof formats / sizeof formats[0])
 
 static void (*const seeders[N_FORMATS])(struct format *) = {
     seed_tokens, seed_text, seed_model, seed_tokenizer, seed_ckpt, seed_config, seed_chips,
-    seed_mil, seed_blob,
+    seed_mil, seed_blob, seed_ak42,
+#ifdef ANT_TEST_HF
+    seed_safetensors, seed_hf_config,
+#endif
 };
 
 static struct format *format_named(const char *name)

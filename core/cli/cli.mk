@@ -9,6 +9,7 @@ anetrain_SOURCES = \
 	%reldir%/main.c %reldir%/commands.h %reldir%/reexec.c %reldir%/reexec.h \
 	%reldir%/cli.c %reldir%/cli.h \
 	%reldir%/cmd_train.c %reldir%/cmd_sample.c %reldir%/cmd_eval.c %reldir%/cmd_export.c \
+	%reldir%/cmd_tokenize.c %reldir%/cmd_vocab.c \
 	%reldir%/cmd_backends.c %reldir%/cmd_doctor.c %reldir%/inspect.c %reldir%/inspect.h
 anetrain_LDADD = $(LIBLTDL) $(LIBCONFIG_LIBS) $(OPENBLAS_LIBS) -lm
 # The CPU backend is linked in as a preloaded libltdl module so training works with an

@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "cli/reexec.h"
+#include "formats/init_model.h"
 #include "train/restart.h"
 #include "train/train.h"
 
@@ -16,8 +17,10 @@ static const char usage[] =
     "  --lr X             peak learning rate\n"
     "  --batch-size N     sequences per micro-batch\n"
     "  --grad-accum N     micro-batches per optimizer step\n"
-    "  --init-model FILE  start from a llama2.c model.bin (fine-tuning; its shape must\n"
-    "                     match the config, e.g. --preset stories15M)\n"
+    "  --init-model FILE  start from a model (llama2.c model.bin of any version, a\n"
+    "                     Hugging Face folder, a checkpoint): fine-tuning. The model\n"
+    "                     shape comes from the file; a config that sets another is an\n"
+    "                     error (seq_len may be lower)\n"
     "  --resume           continue from the checkpoint (--ckpt) bit-exactly; if it is\n"
     "                     damaged, from PATH.prev, then PATH.best (with a warning)\n"
     "  --force            start a fresh run over the checkpoint of another run,\n"
@@ -118,6 +121,7 @@ int cmd_train(int argc, char **argv)
     status = 0;
     int rc_run = -1;
     if (cli_build_config(&rc, &cf, &e) < 0 || apply_overrides(&rc, &ov, &e) < 0 ||
+        (rc.ckpt.init_model[0] && init_model_adopt(&rc, &e) < 0) ||
         (rc_run = train_run(&rc, &tf, &e)) < 0)
         status = fail("train", e.msg);
     if (rc_run == TRAIN_RESTART) {

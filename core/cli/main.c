@@ -17,9 +17,11 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  train      train a model (default: the tiny model on the embedded corpus)\n"
-    "  sample     generate text from a checkpoint or a llama2.c model.bin\n"
+    "  sample     generate text from a checkpoint or any model anetrain reads\n"
     "  eval       mean loss of a model on a data file\n"
-    "  export     write a checkpoint as a llama2.c model.bin\n"
+    "  export     write a model as llama2.c's model.bin or a Hugging Face folder\n"
+    "  tokenize   pretokenize a text file with a tokenizer.bin\n"
+    "  vocab      train a BPE vocabulary on a text file (tokenizer.bin)\n"
     "  backends   list the backend modules, their probes and the one auto picks\n"
     "  doctor     chip, profile, plugin path and a self-test of each usable backend\n"
     "  mil        check or run a MIL program on the ANE emulator\n"
@@ -47,7 +49,7 @@ int main(int argc, char **argv)
     } cmds[] = {
         {"train", cmd_train},       {"sample", cmd_sample}, {"eval", cmd_eval},
         {"export", cmd_export},     {"backends", cmd_backends}, {"doctor", cmd_doctor},
-        {"mil", ane_mil_main},
+        {"mil", ane_mil_main},      {"tokenize", cmd_tokenize}, {"vocab", cmd_vocab},
     };
     if (argc < 2) {
         fputs(usage, stderr);

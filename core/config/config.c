@@ -31,6 +31,8 @@
 extern const char ant_preset_tiny[], ant_preset_stories15M[], ant_preset_stories42M[],
     ant_preset_stories110M[];
 
+#define DEFAULTS_NAME "<embedded default>"
+
 enum kind {
     INT,    /* signed integer, 4 or 8 bytes */
     U64,    /* uint64_t, from a non-negative integer */
@@ -726,7 +728,7 @@ void config_defaults(struct ant_run_config *rc)
     memset(rc, 0, sizeof *rc);
     /* The text is tested by make check; failing here means a broken build, and the
      * zeroed config then fails config_validate with a clear message. */
-    if (config_load_string(rc, ant_preset_tiny, "<embedded default>", &e) < 0)
+    if (config_load_string(rc, ant_preset_tiny, DEFAULTS_NAME, &e) < 0)
         ant_log(ANT_LOG_ERROR, "config", "built-in defaults: %s", e.msg);
 }
 
@@ -768,6 +770,15 @@ static const char *where(const struct ant_run_config *rc, int i, char *buf, size
     if (st && st->origin[i].file && st->origin[i].hash == value_hash(&keys[i], rc))
         snprintf(buf, n, "%s:%u: ", st->origin[i].file, st->origin[i].line);
     return buf;
+}
+
+int config_key_from_file(const struct ant_run_config *rc, const char *key, char *at, size_t n)
+{
+    const struct key *k = find_key(key);
+    if (!k) return 0;
+    where(rc, key_index(key), at, n);
+    const struct store *st = rc->cfg_handle;
+    return at[0] && strcmp(st->origin[key_index(key)].file, DEFAULTS_NAME) != 0;
 }
 
 /* Of the keys a rule ties together, the one changed last is the one to blame: a value

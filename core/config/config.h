@@ -77,6 +77,9 @@ int config_load_string(struct ant_run_config *rc, const char *text, const char *
 /* Check cross-field rules (dim divisible by n_heads, ...). */
 int config_validate(const struct ant_run_config *rc, struct ant_err *e);
 void config_free(struct ant_run_config *rc);
+/* 1 if key ("model.dim") has the value a config file or preset gave it (not the built-in
+ * defaults, not a flag); at gets "FILE:LINE: " then. */
+int config_key_from_file(const struct ant_run_config *rc, const char *key, char *at, size_t n);
 
 /* Named presets: "tiny" (the embedded default), "stories15M", "stories42M",
  * "stories110M". Returns the libconfig text or NULL. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/fileio.h"
+#include "data/bpe_encode.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "tokenizer.bin is read as little-endian int32/float32; port the reader first"
@@ -22,9 +23,9 @@ struct ant_tokenizer {
     char **piece;          /* [vocab] NUL-terminated copies of the entries */
     int *len;              /* [vocab] entry lengths in bytes */
     float *score;          /* [vocab] merge priority */
-    int *sorted;           /* [vocab] ids ordered by (bytes, id), for lookups */
+    int *slot;             /* [slot_mask + 1] hash table of ids, -1 = empty */
+    size_t slot_mask;
     char *blob;            /* storage of every piece */
-    int byte_token[256];   /* id of the <0xHH> token of each byte, or -1 */
     char byte_piece[512];  /* byte b as a string at 2*b */
 };
 
@@ -83,50 +84,41 @@ static int scan_entries(const char *path, const unsigned char *buf, size_t size,
     return 0;
 }
 
-static int cmp_bytes(const char *a, int na, const char *b, int nb)
-{
-    int c = memcmp(a, b, (size_t)(na < nb ? na : nb));
-    return c ? c : na - nb;
-}
+/* t->slot: an open-addressing hash table of ids by piece bytes; the first id of a piece
+ * wins, so lookup() gives the lowest id of a piece that occurs twice. */
+static uint64_t piece_hash(const char *s, int n) { return ant_fnv1a(s, (size_t)n, ANT_FNV_INIT); }
 
-struct entry {
-    const char *p;
-    int n, id;
-};
-
-static int cmp_entries(const void *pa, const void *pb)
+static int build_slots(struct ant_tokenizer *t)
 {
-    const struct entry *a = pa, *b = pb;
-    int c = cmp_bytes(a->p, a->n, b->p, b->n);
-    return c ? c : a->id - b->id;
-}
-
-/* t->sorted: ids ordered by (bytes, id), so lookup() finds the lowest id of a piece. */
-static int sort_pieces(struct ant_tokenizer *t)
-{
-    struct entry *en = malloc((size_t)t->vocab_size * sizeof *en);
-    if (!en) return -1;
-    for (int i = 0; i < t->vocab_size; i++) en[i] = (struct entry){ t->piece[i], t->len[i], i };
-    qsort(en, (size_t)t->vocab_size, sizeof *en, cmp_entries);
-    for (int i = 0; i < t->vocab_size; i++) t->sorted[i] = en[i].id;
-    free(en);
+    size_t cap = 16;
+    while (cap < 2 * (size_t)t->vocab_size) cap *= 2;
+    t->slot = malloc(cap * sizeof *t->slot);
+    if (!t->slot) return -1;
+    t->slot_mask = cap - 1;
+    for (size_t i = 0; i < cap; i++) t->slot[i] = -1;
+    for (int id = 0; id < t->vocab_size; id++) {
+        size_t h = (size_t)piece_hash(t->piece[id], t->len[id]) & t->slot_mask;
+        for (;; h = (h + 1) & t->slot_mask) {
+            int o = t->slot[h];
+            if (o < 0) {
+                t->slot[h] = id;
+                break;
+            }
+            if (t->len[o] == t->len[id] && !memcmp(t->piece[o], t->piece[id], (size_t)t->len[id]))
+                break;   /* a duplicate piece: keep the lower id */
+        }
+    }
     return 0;
 }
 
 /* The lowest id whose piece is exactly s[0..n), or -1. */
 static int lookup(const struct ant_tokenizer *t, const char *s, int n)
 {
-    int lo = 0, hi = t->vocab_size;
-    while (lo < hi) {
-        int mid = lo + (hi - lo) / 2, id = t->sorted[mid];
-        if (cmp_bytes(t->piece[id], t->len[id], s, n) < 0) lo = mid + 1;
-        else hi = mid;
+    for (size_t h = (size_t)piece_hash(s, n) & t->slot_mask;; h = (h + 1) & t->slot_mask) {
+        int id = t->slot[h];
+        if (id < 0) return -1;
+        if (t->len[id] == n && !memcmp(t->piece[id], s, (size_t)n)) return id;
     }
-    if (lo < t->vocab_size) {
-        int id = t->sorted[lo];
-        if (!cmp_bytes(t->piece[id], t->len[id], s, n)) return id;
-    }
-    return -1;
 }
 
 static int load_bin(struct ant_tokenizer *t, const char *path, int vocab_size, struct ant_err *e)
@@ -155,9 +147,8 @@ static int load_bin(struct ant_tokenizer *t, const char *path, int vocab_size, s
     t->piece = calloc((size_t)n, sizeof *t->piece);
     t->len = calloc((size_t)n, sizeof *t->len);
     t->score = calloc((size_t)n, sizeof *t->score);
-    t->sorted = calloc((size_t)n, sizeof *t->sorted);
     t->blob = malloc(size);   /* pieces + NULs take fewer bytes than the file */
-    if (!t->piece || !t->len || !t->score || !t->sorted || !t->blob) {
+    if (!t->piece || !t->len || !t->score || !t->blob) {
         free(buf);
         return ant_errf(e, "%s: out of memory for %d tokens", path, n);
     }
@@ -174,12 +165,7 @@ static int load_bin(struct ant_tokenizer *t, const char *path, int vocab_size, s
         off += (size_t)t->len[i];
     }
     free(buf);
-    if (sort_pieces(t) != 0) return ant_errf(e, "%s: out of memory for %d tokens", path, n);
-    for (int b = 0; b < 256; b++) {
-        char name[8];
-        snprintf(name, sizeof name, "<0x%02X>", b);
-        t->byte_token[b] = lookup(t, name, 6);
-    }
+    if (build_slots(t) != 0) return ant_errf(e, "%s: out of memory for %d tokens", path, n);
     return 0;
 }
 
@@ -211,7 +197,7 @@ void tokenizer_close(struct ant_tokenizer *t)
     free(t->piece);
     free(t->len);
     free(t->score);
-    free(t->sorted);
+    free(t->slot);
     free(t->blob);
     free(t);
 }
@@ -219,36 +205,6 @@ void tokenizer_close(struct ant_tokenizer *t)
 int tokenizer_vocab_size(const struct ant_tokenizer *t) { return t->vocab_size; }
 
 /* ---- encode / decode ------------------------------------------------------------- */
-
-static int byte_fallback(const struct ant_tokenizer *t, unsigned char b)
-{
-    return t->byte_token[b] >= 0 ? t->byte_token[b] : 0;   /* 0 = <unk> */
-}
-
-/* One merge pass: replace the best-scoring mergeable pair; 0 when none is left. The
- * starting score is llama2.c's, so the same pairs qualify. */
-static int merge_best(const struct ant_tokenizer *t, int32_t *tok, int *n, char *buf)
-{
-    float best = -1e10f;
-    int best_id = -1, best_at = -1;
-    for (int i = 0; i + 1 < *n; i++) {
-        int a = tok[i], b = tok[i + 1], na = t->len[a], nb = t->len[b];
-        if (na + nb > t->max_token_length) continue;   /* no token is that long */
-        memcpy(buf, t->piece[a], (size_t)na);
-        memcpy(buf + na, t->piece[b], (size_t)nb);
-        int id = lookup(t, buf, na + nb);
-        if (id >= 0 && t->score[id] > best) {
-            best = t->score[id];
-            best_id = id;
-            best_at = i;
-        }
-    }
-    if (best_at < 0) return 0;
-    tok[best_at] = best_id;
-    memmove(tok + best_at + 1, tok + best_at + 2, (size_t)(*n - best_at - 2) * sizeof *tok);
-    (*n)--;
-    return 1;
-}
 
 int tokenizer_encode(const struct ant_tokenizer *t, const char *text, int bos, int32_t *out,
                      int max, int *n_out)
@@ -261,41 +217,35 @@ int tokenizer_encode(const struct ant_tokenizer *t, const char *text, int bos, i
         *n_out = (int)len;
         return 0;
     }
-    /* Before merging: BOS, the dummy space, at most one token per byte. */
+    struct bpe_work *w = bpe_work_new();
     int32_t *tok = malloc((len + 2) * sizeof *tok);
-    char *buf = malloc((size_t)t->max_token_length * 2);
-    if (!tok || !buf || len > (size_t)INT32_MAX - 2) {
-        free(tok);
-        free(buf);
-        return -1;
+    size_t n = 0;
+    int rc = w && tok && len < (size_t)INT32_MAX - 2 ? bpe_encode(t, w, text, len, bos, tok, &n)
+                                                    : -1;
+    if (rc == 0 && n <= (size_t)max) {
+        memcpy(out, tok, n * sizeof *tok);
+        *n_out = (int)n;
+    } else {
+        rc = -1;
     }
-    int n = 0;
-    /* A vocabulary too small to hold BOS (a one-entry file) gets none: every id handed
-     * out must index t->piece. */
-    if (bos && ANT_TOKEN_BOS < t->vocab_size) tok[n++] = ANT_TOKEN_BOS;
-    if (len) {
-        int space = lookup(t, " ", 1);
-        tok[n++] = space >= 0 ? space : byte_fallback(t, ' ');
-    }
-    for (size_t i = 0; i < len;) {
-        size_t j = i + 1;   /* a code point: a lead byte and up to 3 continuation bytes */
-        while (j < len && j - i < 4 && ((unsigned char)text[j] & 0xC0) == 0x80) j++;
-        int id = lookup(t, text + i, (int)(j - i));
-        if (id >= 0) tok[n++] = id;
-        else
-            for (size_t k = i; k < j; k++) tok[n++] = byte_fallback(t, (unsigned char)text[k]);
-        i = j;
-    }
-    while (merge_best(t, tok, &n, buf)) {}
-    free(buf);
-    if (n > max) {
-        free(tok);
-        return -1;
-    }
-    memcpy(out, tok, (size_t)n * sizeof *tok);
+    bpe_work_free(w);
     free(tok);
-    *n_out = n;
-    return 0;
+    return rc;
+}
+
+int tokenizer_is_bytes(const struct ant_tokenizer *t) { return t->byte_level; }
+int tokenizer_max_token_length(const struct ant_tokenizer *t) { return t->max_token_length; }
+float tokenizer_score(const struct ant_tokenizer *t, int id) { return t->score[id]; }
+
+const char *tokenizer_piece(const struct ant_tokenizer *t, int id, int *len)
+{
+    *len = t->len[id];
+    return t->piece[id];
+}
+
+int tokenizer_lookup(const struct ant_tokenizer *t, const char *s, int n)
+{
+    return t->byte_level ? (n == 1 ? (unsigned char)s[0] : -1) : lookup(t, s, n);
 }
 
 static int hex_digit(char c)

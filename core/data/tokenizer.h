@@ -23,13 +23,9 @@ struct ant_tokenizer;
 int tokenizer_open(struct ant_tokenizer **t, const char *path, int vocab_size,
                    struct ant_err *e);
 
-/* llama2.c's encode: optional BOS, then (for non-empty text) the dummy-prefix space
- * token, then each UTF-8 code point looked up whole, falling back to its <0xHH> byte
- * tokens (<unk> = 0 if the vocabulary has none), then repeatedly merge the adjacent pair
- * whose concatenation is a token with the highest score (leftmost on ties). Byte-level:
- * optional BOS is not added (there is no such token); one token per byte. Merging costs
- * O(n^2) lookups, fine for prompts. Returns -1 if more than max tokens would be written
- * (out then holds nothing useful). */
+/* llama2.c's encode (core/bpe_encode.h has the rules; O(n log n)). Byte-level: optional
+ * BOS is not added (there is no such token); one token per byte. Returns -1 if more than
+ * max tokens would be written (out then holds nothing useful). */
 int tokenizer_encode(const struct ant_tokenizer *t, const char *text, int bos, int32_t *out,
                      int max, int *n_out);
 
@@ -39,6 +35,14 @@ int tokenizer_encode(const struct ant_tokenizer *t, const char *text, int bos, i
  * decodes to "". */
 const char *tokenizer_decode(const struct ant_tokenizer *t, int32_t prev, int32_t tok);
 int tokenizer_vocab_size(const struct ant_tokenizer *t);
+
+/* For the encoder (core/bpe_encode.c). ids must be in range. */
+int tokenizer_is_bytes(const struct ant_tokenizer *t);
+int tokenizer_max_token_length(const struct ant_tokenizer *t);
+float tokenizer_score(const struct ant_tokenizer *t, int id);
+const char *tokenizer_piece(const struct ant_tokenizer *t, int id, int *len);
+/* The lowest id whose piece is exactly s[0..n), or -1. */
+int tokenizer_lookup(const struct ant_tokenizer *t, const char *s, int n);
 void tokenizer_close(struct ant_tokenizer *t);
 
 #endif

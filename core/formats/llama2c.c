@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/fileio.h"
+#include "formats/model_sniff.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "model.bin is read and written as little-endian int32/float32; port this file first"
@@ -21,7 +22,7 @@ static const char *const tensor_names[ANT_N_TENSORS] = {
 };
 
 /* The checks both directions share: every field positive and the shapes consistent. */
-static int check_config(const char *path, const struct ant_model_config *c, struct ant_err *e)
+int llama2c_check_config(const char *path, const struct ant_model_config *c, struct ant_err *e)
 {
     const char *names[] = { "dim", "hidden_dim", "n_layers", "n_heads", "n_kv_heads",
                             "vocab_size", "seq_len" };
@@ -71,8 +72,16 @@ static int body_floats(const struct ant_model_config *c, uint64_t *out)
     return 0;
 }
 
+int llama2c_weight_floats(const struct ant_model_config *c, uint64_t *n)
+{
+    uint64_t all;
+    if (body_floats(c, &all) != 0) return -1;
+    *n = all - (uint64_t)c->seq_len * (uint64_t)ant_head_dim(c);   /* both RoPE tables */
+    return 0;
+}
+
 /* A weight that is NaN or infinite: no training recovers from it, so say where it is. */
-static int check_finite(const char *path, const float *w, const struct ant_layout *lay,
+int llama2c_check_finite(const char *path, const float *w, const struct ant_layout *lay,
                         int n_layers, struct ant_err *e)
 {
     for (int t = 0; t < ANT_N_TENSORS; t++) {
@@ -106,7 +115,7 @@ static int read_body(FILE *f, const char *path, const struct ant_model_config *c
     if (rc == 0 && fseek(f, rope_bytes, SEEK_CUR) != 0)
         rc = ant_errf(e, "%s: seek failed: %s", path, strerror(errno));
     if (rc == 0) rc = read_floats(f, path, w + lay.offset[ANT_WCLS], lay.per_layer[ANT_WCLS], e);
-    if (rc == 0) rc = check_finite(path, w, &lay, cfg->n_layers, e);
+    if (rc == 0) rc = llama2c_check_finite(path, w, &lay, cfg->n_layers, e);
     if (rc != 0) {
         ant_ffree(w);
         return -1;
@@ -130,12 +139,17 @@ int llama2c_read(const char *path, struct ant_model_config *cfg, float **weights
                  (unsigned long long)size, HEADER_BYTES);
         goto done;
     }
+    if ((uint32_t)h[0] == ANT_LLAMA2C_MAGIC) {
+        ant_errf(e, "%s: a llama2.c model.bin of version %d (\"ak42\" header), not version 0",
+                 path, (int)h[1]);
+        goto done;
+    }
     *cfg = (struct ant_model_config){
         .dim = h[0], .hidden_dim = h[1], .n_layers = h[2], .n_heads = h[3], .n_kv_heads = h[4],
         .vocab_size = h[5] == INT32_MIN ? 0 : abs(h[5]), .seq_len = h[6],
         .shared_classifier = h[5] > 0, .rope_theta = 10000.0f, .norm_eps = 1e-5f,
     };
-    if (check_config(path, cfg, e) != 0) goto done;
+    if (llama2c_check_config(path, cfg, e) != 0) goto done;
     if (body_floats(cfg, &floats) != 0) {
         ant_errf(e, "%s: header (dim %d, hidden_dim %d, n_layers %d, vocab_size %d, seq_len %d) "
                  "implies an impossible size", path, cfg->dim, cfg->hidden_dim, cfg->n_layers,
@@ -178,7 +192,7 @@ int llama2c_write(const char *path, const struct ant_model_config *cfg, const fl
                   struct ant_err *e)
 {
     uint64_t floats;
-    if (check_config(path, cfg, e) != 0) return -1;
+    if (llama2c_check_config(path, cfg, e) != 0) return -1;
     if (!(cfg->rope_theta > 0) || !isfinite(cfg->rope_theta))
         return ant_errf(e, "%s: rope_theta %g must be positive", path, (double)cfg->rope_theta);
     if (body_floats(cfg, &floats) != 0) return ant_errf(e, "%s: model too large", path);

@@ -15,7 +15,7 @@
 #include "dispatch/dispatch.h"
 #include "train/evaluate.h"
 #include "base/fileio.h"
-#include "formats/llama2c.h"
+#include "formats/model_io.h"
 #include "train/optim.h"
 #include "train/report.h"
 #include "base/state.h"
@@ -61,7 +61,8 @@ static int init_state(struct trainer *t, struct ant_err *e)
     if (rc->ckpt.init_model[0]) {
         struct ant_model_config mc;
         float *w = NULL;
-        if (llama2c_read(rc->ckpt.init_model, &mc, &w, e) < 0) return -1;
+        if (model_import(rc->ckpt.init_model, &mc, &w, e) < 0) return -1;
+        if (mc.seq_len > rc->model.seq_len) mc.seq_len = rc->model.seq_len;   /* init_model.h */
         if (ckpt_check_model(rc->ckpt.init_model, &mc, &rc->model, e) < 0) {
             ant_ffree(w);
             return -1;
