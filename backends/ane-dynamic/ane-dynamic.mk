@@ -2,7 +2,7 @@
 # backends/ane-dynamic: the dynamic-weight ANE backend module (kernels compiled once,
 # weights staged into surfaces). A thin plugin face over backends/ane/train; it may
 # include ane/*, cpu/ and core/base.
-ane_dynamic_sources = %reldir%/ane_dynamic.c core/base/util.c core/base/xxh64.c
+ane_dynamic_sources = %reldir%/ane_dynamic.c core/base/util.c core/base/xxh64.c core/base/fileio.c
 ane_dynamic_cppflags = $(AM_CPPFLAGS) -DANT_MODULE_NAME=ant_ane_dynamic
 ane_dynamic_libadd = backends/libane_train.la $(OPENBLAS_LIBS) $(PTHREAD_LIBS) -lm
 
