@@ -15,3 +15,10 @@ nodist_bench_bench_ane_SOURCES = core/dispatch/chips_cfg.c core/config/presets.c
 bench_bench_ane_LDADD = backends/builtin/ant_ane_dynamic.la backends/builtin/ant_ane_static.la \
 	backends/builtin/ant_cpu.la \
 	$(OPENBLAS_LIBS) $(LIBCONFIG_LIBS) $(PTHREAD_LIBS) -lm
+
+# The on-disk compile cache on the emulator: off, cold, warm, and a store's cost in a
+# full folder: make bench/bench_kcache.
+EXTRA_PROGRAMS += bench/bench_kcache
+bench_bench_kcache_SOURCES = %reldir%/bench_kcache.c core/base/util.c core/base/xxh64.c \
+	core/base/rng.c core/base/fileio.c
+bench_bench_kcache_LDADD = backends/libane.la $(OPENBLAS_LIBS) -lm

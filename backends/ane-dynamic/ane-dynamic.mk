@@ -2,7 +2,7 @@
 # backends/ane-dynamic: the dynamic-weight ANE backend module (kernels compiled once,
 # weights staged into surfaces): the plugin face backends/ane/train/module.c built with
 # AT_BAKED=0 over the shared ANE training layer.
-ane_dynamic_sources = backends/ane/train/module.c core/base/util.c core/base/xxh64.c core/base/rng.c
+ane_dynamic_sources = backends/ane/train/module.c core/base/util.c core/base/xxh64.c core/base/rng.c core/base/fileio.c
 ane_dynamic_cppflags = $(AM_CPPFLAGS) -DANT_MODULE_NAME=ant_ane_dynamic -DAT_BAKED=0
 ane_dynamic_libadd = backends/libane_train.la $(OPENBLAS_LIBS) $(PTHREAD_LIBS) -lm
 

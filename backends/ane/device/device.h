@@ -8,7 +8,9 @@
  * program fails with FILE:LINE:COL on either implementation. Compiles count against
  * the profile's per-process budget (§1.9): past it, compile fails as the device does.
  * Identical (program, weights) pairs share one compiled program while any kernel
- * holds it (the compile cache; a hit is not a compile). */
+ * holds it (the in-memory cache), and compiled kernels are kept on disk across
+ * processes and runs (the compile cache, kcache.h, docs/ane.md §18). A hit of either
+ * is not a compile and does not count against the budget. */
 #ifndef ANE_DEVICE_H
 #define ANE_DEVICE_H
 
@@ -37,6 +39,13 @@ struct ane_io {
  * requests and surfaces before closing it. */
 struct ane_device *ane_open(const char *impl, const struct ant_chip *chip, struct ant_err *e);
 void ane_close(struct ane_device *d);
+/* The on-disk compile cache of d: dir (NULL: $ANETRAIN_CACHE_DIR, else
+ * $XDG_CACHE_HOME/anetrain/kernels, else ~/.cache/anetrain/kernels), at most max_bytes
+ * of entries (0: 1 GiB), on or off. ane_open starts with (NULL, 0, 1); with no folder
+ * to be found there, the cache is off. -1 with e (the cache then off) for a dir that
+ * cannot be one. */
+int ane_cache_configure(struct ane_device *d, const char *dir, size_t max_bytes, int enabled,
+                        struct ant_err *e);
 const struct ant_chip *ane_chip(const struct ane_device *d);
 
 /* name labels the program in messages ("fwd_attn.mil"). */
@@ -81,8 +90,11 @@ struct ane_kernel_stats {
 void ane_kernel_stats(const struct ane_kernel *k, struct ane_kernel_stats *out);
 
 struct ane_device_stats {
-    long compiles, cache_hits, evals;
+    long compiles, cache_hits, evals;   /* cache_hits: in memory and on disk */
     double flops, compile_ms, eval_ms;
+    /* the on-disk cache: kernels restored, lookups that found nothing usable, entries
+     * written, bad entries deleted, entries evicted by the size limit */
+    long disk_hits, disk_misses, disk_stores, disk_corrupt, disk_evictions;
 };
 void ane_device_stats(const struct ane_device *d, struct ane_device_stats *out);
 
