@@ -429,6 +429,7 @@ static int restart_out(struct trainer *t, long end, struct ant_err *e)
     struct restart_state r = {
         .restarts = t->prev.restarts + 1, .step = t->s.step, .end = end,
         .steps = t->rep.steps, .skipped = t->rep.skipped, .wall_ms = t->rep.wall_ms,
+        .startup_ms = t->rep.startup_ms,
         .tokens = t->rep.tokens, .flops = t->rep.flops, .first_loss = t->rep.first_loss,
     };
     compile_totals(t, &r.compile_ms, &r.compiles);
@@ -552,7 +553,9 @@ int train_run(const struct ant_run_config *rc, const struct train_flags *f, stru
     stop_requested = 0;
     catch_signals(&old_signals);
 
+    double t_setup = ant_now_ms();
     int rc_run = setup(&t, f, e);
+    t.rep.startup_ms = t.prev.startup_ms + ant_now_ms() - t_setup;
     if (rc_run == 0) {
         ant_log(ANT_LOG_INFO, NULL,
                 "training %zu parameters on %s (%zu tokens) with backend %s, steps %ld..%ld",
