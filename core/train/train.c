@@ -532,6 +532,12 @@ static void catch_signals(struct saved_signals *old)
     for (size_t i = 0; i < N_STOP; i++) sigaction(stop_signals[i], &sa, &old->stop[i]);
     sa.sa_handler = SIG_IGN;
     for (size_t i = 0; i < N_IGNORED; i++) sigaction(ignored_signals[i], &sa, &old->ignored[i]);
+    /* A restarted process comes up with the stop signals blocked (cli/reexec.c): one that
+     * arrived during the exec is delivered now, to the handler. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    for (size_t i = 0; i < N_STOP; i++) sigaddset(&stop, stop_signals[i]);
+    sigprocmask(SIG_UNBLOCK, &stop, NULL);
 }
 
 static void restore_signals(const struct saved_signals *old)
