@@ -14,7 +14,7 @@ TESTS += %reldir%/fuzz_inputs
 tests_fuzz_inputs_SOURCES = %reldir%/fuzz_inputs.c %reldir%/test_util.h \
 	core/data/data.c core/data/corpus.c core/data/tokenizer.c core/formats/llama2c.c \
 	core/formats/ckpt.c core/base/state.c core/config/config.c core/dispatch/chip.c \
-	core/dispatch/chipprof.c core/dispatch/cpufeat.c core/base/fileio.c core/base/rng.c \
+	core/dispatch/chipprof.c core/dispatch/chipos.c core/dispatch/cpufeat.c core/base/fileio.c core/base/rng.c \
 	core/base/util.c core/base/xxh64.c
 nodist_tests_fuzz_inputs_SOURCES = core/config/presets.c core/dispatch/chips_cfg.c
 tests_fuzz_inputs_LDADD = backends/libane.la $(OPENBLAS_LIBS) $(LIBCONFIG_LIBS) -lm

@@ -67,7 +67,7 @@ tests_test_ane_apple_logic_LDADD = $(ane_test_ldadd)
 # the tool with the real chip profiles (core/dispatch/chip.c and the embedded
 # configs/chips.cfg)
 tests_test_ane_tool_SOURCES = tests/test_ane_tool.c tests/test_ane_util.h \
-	core/dispatch/chip.c core/dispatch/chipprof.c core/dispatch/cpufeat.c \
+	core/dispatch/chip.c core/dispatch/chipprof.c core/dispatch/chipos.c core/dispatch/cpufeat.c \
 	core/base/fileio.c $(ane_test_core)
 nodist_tests_test_ane_tool_SOURCES = core/dispatch/chips_cfg.c
 tests_test_ane_tool_LDADD = backends/libanetool.la $(ane_test_ldadd) $(LIBCONFIG_LIBS)
