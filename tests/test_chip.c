@@ -153,6 +153,8 @@ static void test_os(const char *user)
     ok(chip_detect(&c, "M1", "15.6", &e) == 0 && c.forced && !strcmp(c.os_version, "15.6") && is_modern(&c),
        "chip_detect(M1, os 15.6): the modern dialect");
     ok(chip_detect(&c, "M1", "26.3", &e) == 0 && is_macos26(&c), "chip_detect(M1, os 26.3): the macOS 26 rules");
+    ok(chip_detect(&c, "M1", "16.1", &e) == 0 && !strcmp(c.os_version, "26.1") && is_macos26(&c),
+       "chip_detect(M1, os 16.1): macOS 26's compatibility version, taken as 26.1");
 #ifndef __APPLE__
     ok(chip_detect(&c, "M1", NULL, &e) == 0 && !strcmp(c.os_version, "linux") && is_macos26(&c),
        "a forced M1 off macOS: os \"linux\", the conservative (>= 26) rules");

@@ -97,12 +97,17 @@ int cli_build_config(struct ant_run_config *rc, const struct cli_config_flags *f
         return -1;
     /* the OS like the chip: flag > environment > config (chip.h) */
     const char *os = f->os ? f->os : getenv("ANETRAIN_OS");
-    const char *os_from = f->os ? "--os" : "ANETRAIN_OS";
-    if (os && *os && copy_flag(rc->be.os, sizeof rc->be.os, os, os_from, e) < 0) return -1;
+    const char *os_from = f->os ? "--os " : "ANETRAIN_OS=";
+    if (os && *os && copy_flag(rc->be.os, sizeof rc->be.os, os, f->os ? "--os" : "ANETRAIN_OS", e) < 0)
+        return -1;
     int parts[3];
-    if (*rc->be.os && chip_os_parse(rc->be.os, parts) < 0)
-        return ant_errf(e, "%s%s%s: expected a macOS version like \"15.6\" or \"26.3\"",
-                        os && *os ? os_from : rc->source, os && *os ? " " : ": os = ", rc->be.os);
+    if (*rc->be.os && chip_os_parse(rc->be.os, parts) < 0) {
+        if (os && *os)
+            return ant_errf(e, "%s%s: expected a macOS version like \"15.6\" or \"26.3\"",
+                            os_from, rc->be.os);
+        return ant_errf(e, "%s: os = \"%s\": expected a macOS version like \"15.6\" or \"26.3\"",
+                        rc->source, rc->be.os);
+    }
     if (f->strict) rc->be.strict = 1;
     if (f->data && copy_flag(rc->data.path, sizeof rc->data.path, f->data, "--data", e) < 0)
         return -1;

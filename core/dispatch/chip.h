@@ -22,7 +22,8 @@
 
 /* forced: "" or NULL = detect from the hardware, else a name for chip_from_name.
  * os: "" or NULL = this machine's macOS version (kern.osproductversion; "linux" where
- * there is no macOS), else a version like "26.3" (chip_os_parse). */
+ * there is no macOS), else a version like "26.3" (chip_os_parse; 16.x is taken as
+ * 26.x, as chip_os_from_sysctl does). */
 int chip_detect(struct ant_chip *out, const char *forced, const char *os, struct ant_err *e);
 /* "M1" .. "M5" with optional " Pro"/" Max"/" Ultra" (case and separator free:
  * "m4-pro" works), "unknown" / "unknown Apple", "none". The OS is unknown (""): the

@@ -125,7 +125,9 @@ int chipos_pick(struct ant_chip *c, const char *forced, struct ant_err *e)
 {
     char buf[64];
     int v[3];
-    if (forced && *forced && chip_os_parse(forced, v) < 0)
+    if (!forced || !*forced) return chip_set_os(c, os_of_machine(buf, sizeof buf), e);
+    if (chip_os_parse(forced, v) < 0)
         return ant_errf(e, "os '%s': expected a macOS version like \"15.6\" or \"26.3\"", forced);
-    return chip_set_os(c, forced && *forced ? forced : os_of_machine(buf, sizeof buf), e);
+    /* a 16.x given by hand was read off macOS 26 in compatibility mode, like sysctl's */
+    return chip_set_os(c, chip_os_from_sysctl(forced, buf, sizeof buf), e);
 }

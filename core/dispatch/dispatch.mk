@@ -138,3 +138,8 @@ EXTRA_tests_test_dispatch_example_DEPENDENCIES = $(dispatch_test_modules)
 TESTS += tests/test_fallback_train.sh tests/test_plugin_kit.sh tests/test_plugin_corpus.sh
 EXTRA_DIST += tests/plugins/faulty.c tests/test_fallback_train.sh tests/test_plugin_kit.sh \
 	tests/test_plugin_corpus.sh
+
+# The OS dimension of the chip profiles through the real program: --os > ANETRAIN_OS >
+# the config's os, what backends and doctor print, bad values.
+TESTS += tests/test_chip_os.sh
+EXTRA_DIST += tests/test_chip_os.sh

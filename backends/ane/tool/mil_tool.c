@@ -213,8 +213,9 @@ int ane_mil_main(int argc, char **argv)
         struct mil_prog *q = mil_load(text, len, a.file, &chip, a.weights ? &w : NULL, &e);
         if (q) {
             mil_log_warnings(q);
-            printf("%s: valid for %s: %d inputs, %d outputs, %d statements, %.0f FLOP per evaluation%s\n",
-                   a.file, chip.name, q->n_in, q->n_out, q->n_stmt, q->flops,
+            printf("%s: valid for %s (os %s): %d inputs, %d outputs, %d statements, %.0f FLOP per "
+                   "evaluation%s\n", a.file, chip.name, *chip.os_version ? chip.os_version : "unknown",
+                   q->n_in, q->n_out, q->n_stmt, q->flops,
                    a.weights ? "" : " (weights not checked: no --weights)");
             rc = 0;
         }
