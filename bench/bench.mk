@@ -10,7 +10,7 @@ CLEANFILES += $(EXTRA_PROGRAMS)
 EXTRA_PROGRAMS += bench/bench_ane
 bench_bench_ane_SOURCES = %reldir%/bench_ane.c %reldir%/bench_util.h core/base/rng.c \
 	core/base/util.c core/base/xxh64.c core/base/fileio.c core/dispatch/chip.c \
-	core/dispatch/chipprof.c core/dispatch/cpufeat.c core/config/config.c
+	core/dispatch/chipprof.c core/dispatch/chipos.c core/dispatch/cpufeat.c core/config/config.c
 nodist_bench_bench_ane_SOURCES = core/dispatch/chips_cfg.c core/config/presets.c
 bench_bench_ane_LDADD = backends/builtin/ant_ane_dynamic.la backends/builtin/ant_ane_static.la \
 	backends/builtin/ant_cpu.la \

@@ -24,7 +24,7 @@ backends_builtin_ant_ane_dynamic_la_LIBADD = backends/libane_train.la
 check_PROGRAMS += tests/test_ane_backends
 TESTS += tests/test_ane_backends
 tests_test_ane_backends_SOURCES = tests/test_ane_backends.c core/base/rng.c core/base/util.c \
-	core/base/xxh64.c core/base/fileio.c core/dispatch/chip.c core/dispatch/chipprof.c \
+	core/base/xxh64.c core/base/fileio.c core/dispatch/chip.c core/dispatch/chipprof.c core/dispatch/chipos.c \
 	core/dispatch/cpufeat.c core/config/config.c
 nodist_tests_test_ane_backends_SOURCES = core/dispatch/chips_cfg.c core/config/presets.c
 tests_test_ane_backends_LDADD = backends/builtin/ant_ane_dynamic.la \

@@ -1,7 +1,8 @@
 # backends/ane: what every ANE backend shares, in libane.la, one subfolder per layer:
 # base/ (fp16 conversion, weight blobs; may include core/base), mil/ (MIL program
-# builder, lexer, parser, checker, printer; + ane/base), emu/ (the emulator that runs
-# MIL on the CPU; + ane/mil), device/ (the device interface and its implementations:
+# builder, lexer, parser, checker with the M1 rules of docs/ane.md §7.3 in m1rules.c,
+# printer; + ane/base), emu/ (the emulator that runs MIL on the CPU; + ane/mil),
+# device/ (the device interface and its implementations:
 # the emulator everywhere, the Apple device on macOS; + ane/emu); and tool/
 # (`anetrain mil`, in libanetool.la; + ane/device and core/dispatch for the chip
 # profiles). Each layer may include the ones before it and core/base. Users of
@@ -12,7 +13,8 @@ backends_libane_la_SOURCES = \
 	%reldir%/base/fp16.c %reldir%/base/fp16.h %reldir%/base/fp16_x86.c \
 	%reldir%/base/blob.c %reldir%/base/blob.h \
 	%reldir%/mil/mil.h %reldir%/mil/mil_prog.c %reldir%/mil/mil_ops.c \
-	%reldir%/mil/mil_check.c %reldir%/mil/mil_lex.c %reldir%/mil/mil_lex.h \
+	%reldir%/mil/mil_check.c %reldir%/mil/m1rules.c \
+	%reldir%/mil/mil_lex.c %reldir%/mil/mil_lex.h \
 	%reldir%/mil/mil_parse.c %reldir%/mil/mil_print.c \
 	%reldir%/mil/mil_build.c %reldir%/mil/mil_build.h \
 	%reldir%/emu/emu.h %reldir%/emu/emu_ops.c %reldir%/emu/emu_exec.c \
@@ -70,9 +72,20 @@ tests_test_ane_kcache_LDADD = $(ane_test_ldadd)
 # the tool with the real chip profiles (core/dispatch/chip.c and the embedded
 # configs/chips.cfg)
 tests_test_ane_tool_SOURCES = tests/test_ane_tool.c tests/test_ane_util.h \
-	core/dispatch/chip.c core/dispatch/chipprof.c core/dispatch/cpufeat.c $(ane_test_core)
+	core/dispatch/chip.c core/dispatch/chipprof.c core/dispatch/chipos.c core/dispatch/cpufeat.c \
+	$(ane_test_core)
 nodist_tests_test_ane_tool_SOURCES = core/dispatch/chips_cfg.c
 tests_test_ane_tool_LDADD = backends/libanetool.la $(ane_test_ldadd) $(LIBCONFIG_LIBS)
+
+# The M1 rules of docs/ane.md §7.3 on the emulator with the real profiles by OS: the
+# silent-zero rules against float64 references and zeros, refusals, `mil check`.
+check_PROGRAMS += tests/test_ane_m1rules
+TESTS += tests/test_ane_m1rules
+tests_test_ane_m1rules_SOURCES = tests/test_ane_m1rules.c tests/test_ane_util.h \
+	core/dispatch/chip.c core/dispatch/chipprof.c core/dispatch/chipos.c \
+	core/dispatch/cpufeat.c core/base/fileio.c $(ane_test_core)
+nodist_tests_test_ane_m1rules_SOURCES = core/dispatch/chips_cfg.c
+tests_test_ane_m1rules_LDADD = backends/libanetool.la $(ane_test_ldadd) $(LIBCONFIG_LIBS)
 
 # The corpus of MIL programs the parser test reads (tests/mil/corpus.txt lists them).
 ane_mil_corpus = \

@@ -28,7 +28,8 @@ static const char usage[] =
     "  mil        check or run a MIL program on the ANE emulator\n"
     "\n"
     "'anetrain COMMAND --help' describes a command's options.\n"
-    "Environment: ANETRAIN_BACKEND, ANETRAIN_CHIP, ANETRAIN_PLUGIN_PATH, ANETRAIN_VERBOSE.\n";
+    "Environment: ANETRAIN_BACKEND, ANETRAIN_CHIP, ANETRAIN_OS, ANETRAIN_PLUGIN_PATH,\n"
+    "ANETRAIN_VERBOSE.\n";
 
 int fail(const char *cmd, const char *msg)
 {

@@ -218,16 +218,28 @@ size_t ane_surface_bytes(const struct ant_chip *chip, size_t logical)
     return n;
 }
 
-struct ane_surface *ane_surface_new(struct ane_device *d, size_t logical, struct ant_err *e)
+static struct ane_surface *surface_new(struct ane_device *d, size_t logical, int pad,
+                                       struct ant_err *e)
 {
     if (logical == 0 || logical > ((size_t)1 << 32))
         return ant_errf(e, "surface of %zu bytes: must be 1 byte to 4 GiB", logical), NULL;
     struct ane_surface *s = calloc(1, sizeof *s);
     if (!s) return ant_errf(e, "out of memory"), NULL;
+    size_t a = d->chip->surface_align > 0 ? (size_t)d->chip->surface_align : 1;
     s->d = d;
-    s->bytes = ane_surface_bytes(d->chip, logical);
+    s->bytes = pad ? ane_surface_bytes(d->chip, logical) : (logical + a - 1) / a * a;
     if (d->impl->surface_new(s, e)) return free(s), NULL;
     return s;
+}
+
+struct ane_surface *ane_surface_new(struct ane_device *d, size_t logical, struct ant_err *e)
+{
+    return surface_new(d, logical, 1, e);
+}
+
+struct ane_surface *ane_surface_new_unpadded(struct ane_device *d, size_t logical, struct ant_err *e)
+{
+    return surface_new(d, logical, 0, e);
 }
 
 struct ane_surface *ane_surface_for(struct ane_kernel *k, int output, int i, struct ant_err *e)
@@ -306,6 +318,7 @@ struct ane_request *ane_request_new(struct ane_kernel *k, struct ane_surface *co
                                     struct ane_surface *const *out, int n_out, struct ant_err *e)
 {
     const struct ant_chip *c = k->d->chip;
+    int zeros = 0;
     if (n_in != k->pg->n_io[0] || n_out != k->pg->n_io[1])
         return ant_errf(e, "request binds %d inputs and %d outputs; the kernel has %d and %d", n_in,
                         n_out, k->pg->n_io[0], k->pg->n_io[1]), NULL;
@@ -315,6 +328,14 @@ struct ane_request *ane_request_new(struct ane_kernel *k, struct ane_surface *co
             const struct ane_io *io = &k->pg->io[o][i];
             if (!s || s->d != k->d)
                 return ant_errf(e, "%s %d ('%s'): no surface of this device", o ? "output" : "input", i, io->name), NULL;
+            if (s->bytes >= io->bytes && mil_surface_gives_zeros(c, s->bytes)) {
+                ant_log(ANT_LOG_WARN, "ane", "%s %d ('%s') is bound to a %zu-byte surface, under "
+                        "%s's %d-byte minimum: every output of this request is zeros there (%s)",
+                        o ? "output" : "input", i, io->name, s->bytes, c->name ? c->name : "the chip",
+                        c->surface_min_bytes, mil_zero_rule(MIL_ZERO_SMALL_SURFACE)->cite);
+                zeros = 1;
+                continue;
+            }
             if (s->bytes < io->bytes || s->bytes < ane_surface_bytes(c, 1) ||
                 (c->surface_align > 0 && s->bytes % (size_t)c->surface_align))
                 return ant_errf(e, "%s %d ('%s'): surface of %zu bytes; it needs %zu, a multiple of "
@@ -326,6 +347,7 @@ struct ane_request *ane_request_new(struct ane_kernel *k, struct ane_surface *co
     r->k = k;
     r->n_in = n_in;
     r->n_out = n_out;
+    r->zeros = zeros;
     memcpy(r->in, in, (size_t)n_in * sizeof *in);
     memcpy(r->out, out, (size_t)n_out * sizeof *out);
     if (k->d->impl->request_new && k->d->impl->request_new(r, e)) return free(r), NULL;

@@ -59,6 +59,11 @@ const struct ane_io *ane_kernel_io(const struct ane_kernel *k, int output, int i
  * at least its minimum (§2.2). */
 size_t ane_surface_bytes(const struct ant_chip *chip, size_t logical);
 struct ane_surface *ane_surface_new(struct ane_device *d, size_t logical, struct ant_err *e);
+/* Rounded up to the alignment only, not to the minimum size: to probe the minimum-size
+ * rule (§2.2, §7.3). A request refuses such a surface under the minimum, except on a
+ * chip with silent_zero_rules, where it binds with a warning and evaluates to zeros as
+ * M1 does. */
+struct ane_surface *ane_surface_new_unpadded(struct ane_device *d, size_t logical, struct ant_err *e);
 /* A surface sized for input (output=0) or output i of k. */
 struct ane_surface *ane_surface_for(struct ane_kernel *k, int output, int i, struct ant_err *e);
 void ane_surface_free(struct ane_surface *s);
@@ -76,7 +81,9 @@ int ane_surface_get(struct ane_surface *s, enum mil_dtype dt, size_t off, float 
                     size_t n, struct ant_err *e);
 
 /* Bind surfaces to a kernel's inputs and outputs, in declaration order (§1.2 #9). To
- * use other surfaces, make another request (§1.2: a request is tied to its surfaces). */
+ * use other surfaces, make another request (§1.2: a request is tied to its surfaces).
+ * A surface under the profile's minimum is refused, or on a chip with silent_zero_rules
+ * logged as a warning: the request's outputs are then zeros (§2.2, §7.3). */
 struct ane_request *ane_request_new(struct ane_kernel *k, struct ane_surface *const *in, int n_in,
                                     struct ane_surface *const *out, int n_out, struct ant_err *e);
 void ane_request_free(struct ane_request *r);

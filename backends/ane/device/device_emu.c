@@ -101,7 +101,8 @@ static int emu_eval(struct ane_request *r, struct ant_err *e)
     for (int i = 0; i < r->n_out; i++) {
         const struct ane_io *io = &pg->io[1][i];
         size_t n = (size_t)mil_elems(&io->type);
-        if (io->type.dt == MIL_FP16) fp16_encode(r->out[i]->impl, emu_output(k, i), n);
+        if (r->zeros) memset(r->out[i]->impl, 0, io->bytes);   /* §2.2, §7.3 small surface */
+        else if (io->type.dt == MIL_FP16) fp16_encode(r->out[i]->impl, emu_output(k, i), n);
         else memcpy(r->out[i]->impl, emu_output(k, i), n * sizeof(float));
         if (poison && io->type.dt == MIL_FP16) ((uint16_t *)r->out[i]->impl)[0] = 0x7e00;
     }

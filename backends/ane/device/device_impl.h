@@ -71,6 +71,8 @@ struct ane_request {
     struct ane_kernel *k;
     struct ane_surface *in[MIL_MAX_IO], *out[MIL_MAX_IO];
     int n_in, n_out;
+    int zeros;          /* a surface under the minimum on a silent-zero chip (§7.3): the
+                           emulator's outputs are zeros, as M1's are */
     void *impl;
 };
 
