@@ -83,7 +83,7 @@ check_PROGRAMS += tests/test_ane_m1rules
 TESTS += tests/test_ane_m1rules
 tests_test_ane_m1rules_SOURCES = tests/test_ane_m1rules.c tests/test_ane_util.h \
 	core/dispatch/chip.c core/dispatch/chipprof.c core/dispatch/chipos.c \
-	core/dispatch/cpufeat.c core/base/fileio.c $(ane_test_core)
+	core/dispatch/cpufeat.c $(ane_test_core)
 nodist_tests_test_ane_m1rules_SOURCES = core/dispatch/chips_cfg.c
 tests_test_ane_m1rules_LDADD = backends/libanetool.la $(ane_test_ldadd) $(LIBCONFIG_LIBS)
 
