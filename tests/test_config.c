@@ -38,7 +38,8 @@ static const char *differs(const struct ant_run_config *a, const struct ant_run_
     SAME(train.grad_clip); SAME(train.seed); SAME_STR(train.data_order);
     SAME(train.init_std); SAME(log_every);
     SAME_STR(data.path); SAME_STR(data.format); SAME_STR(data.tokenizer);
-    SAME_STR(data.eval_path);
+    SAME_STR(data.eval_path); SAME(data.eval_tail);
+    SAME_STR(metrics.path); SAME(metrics.seconds);
     SAME_STR(ckpt.path); SAME(ckpt.every); SAME_STR(ckpt.init_model);
     SAME(ckpt.diverge_factor); SAME(ckpt.diverge_steps); SAME(ckpt.max_rollbacks);
     SAME_STR(be.backend); SAME_LIST(be.fallback, be.n_fallback);
@@ -155,7 +156,8 @@ static const char full_text[] =
     "  weight_decay = 0.0; grad_clip = 0.0; seed = 12345678901L; data_order = \"sequential\";\n"
     "  init_std = 0.5; log_every = 3; };\n"
     "data = { path = \"train.txt\"; format = \"text\"; tokenizer = \"/abs/tok.bin\";\n"
-    "  eval_path = \"held/out.txt\"; };\n"
+    "  eval_path = \"held/out.txt\"; eval_tail = 0.25; };\n"
+    "log = { path = \"m.jsonl\"; seconds = 2.5; };\n"
     "checkpoint = { path = \"run.ckpt\"; every = 0; init_model = \"m.bin\";\n"
     "  diverge_factor = 2.5; diverge_steps = 9; max_rollbacks = 0; };\n"
     "backend = \"cpu\"; fallback = [ ]; exclude = [ \"ane-static\", \"ane-dynamic\" ];\n"
@@ -178,6 +180,9 @@ static void full_expected(struct ant_run_config *w, const char *dir)
     strcpy(w->data.format, "text");
     strcpy(w->data.tokenizer, "/abs/tok.bin");
     snprintf(w->data.eval_path, sizeof w->data.eval_path, "%sheld/out.txt", dir);
+    w->data.eval_tail = 0.25;
+    snprintf(w->metrics.path, sizeof w->metrics.path, "%sm.jsonl", dir);
+    w->metrics.seconds = 2.5;
     snprintf(w->ckpt.path, sizeof w->ckpt.path, "%srun.ckpt", dir);
     snprintf(w->ckpt.init_model, sizeof w->ckpt.init_model, "%sm.bin", dir);
     w->ckpt.diverge_factor = 2.5;
@@ -213,9 +218,9 @@ static void test_full_file(void)
     ok(config_validate(&rc, &e) == 0, "and validates (%s)", e.msg);
     config_setting_t *thr = rc.backend_settings ?
         config_setting_lookup(rc.backend_settings, "cpu.threads") : NULL;
-    ok(thr && config_setting_get_int(thr) == 3 && config_setting_source_line(thr) == 15 &&
+    ok(thr && config_setting_get_int(thr) == 3 && config_setting_source_line(thr) == 16 &&
        config_setting_source_file(thr) && !strcmp(config_setting_source_file(thr), path),
-       "backends.cpu.threads = 3 at all.cfg:15");
+       "backends.cpu.threads = 3 at all.cfg:16");
     config_free(&rc);
 
     /* from a string, relative paths stay relative to the current folder */

@@ -42,7 +42,7 @@ enum kind {
     PATHS,  /* the same, each entry a PATH */
 };
 
-enum rule { ANY, GE0, GE1, GT0, UNIT, NONEMPTY };
+enum rule { ANY, GE0, GE1, GT0, UNIT, HALF, NONEMPTY };
 
 struct key {
     const char *name;     /* "model.dim" */
@@ -94,6 +94,9 @@ static const struct key keys[] = {
     CHOICE("data.format", data.format, "auto, tokens, text"),
     K("data.tokenizer", PATH, data.tokenizer, ANY),
     K("data.eval_path", PATH, data.eval_path, ANY),
+    K("data.eval_tail", REAL, data.eval_tail, HALF),
+    K("log.path", PATH, metrics.path, ANY),
+    K("log.seconds", REAL, metrics.seconds, GT0),
     K("checkpoint.path", PATH, ckpt.path, ANY),
     K("checkpoint.every", INT, ckpt.every, GE0),
     K("checkpoint.init_model", PATH, ckpt.init_model, ANY),
@@ -111,7 +114,7 @@ static const struct key keys[] = {
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
 /* Groups of keys; "backends" is checked only for shape and kept for the dispatcher. */
-static const char *const groups[] = {"model", "train", "data", "checkpoint", "backends"};
+static const char *const groups[] = {"model", "train", "data", "checkpoint", "log", "backends"};
 
 struct origin {
     const char *file;   /* interned in the store; NULL = never set by a file */
@@ -210,6 +213,7 @@ static const char *rule_broken(enum rule r, double v)
     case GE1: return v >= 1 ? NULL : "must be >= 1";
     case GT0: return v > 0 ? NULL : "must be > 0";
     case UNIT: return v >= 0 && v < 1 ? NULL : "must be in [0, 1)";
+    case HALF: return v >= 0 && v <= 0.5 ? NULL : "must be in [0, 0.5]";
     default: return NULL;
     }
 }
