@@ -457,8 +457,8 @@ static void downgrade(const char *p, const char *dst, size_t cut, uint32_t versi
 }
 
 /* Bytes of version 3's origin when all its strings are empty: 5 strings of 4 bytes,
- * eval_tail (8) and blas_threads (8). Version 2's run record: 6 fields of 8 bytes. */
-#define ORIGIN_EMPTY_BYTES 36
+ * eval_tail, blas_threads, ckpt_every and log_every (8 each). Version 2's run record: 6 fields of 8 bytes. */
+#define ORIGIN_EMPTY_BYTES 52
 #define RUN_BYTES 48
 
 /* Version 3's origin and version 2's run record round-trip; version 1 and 2 files (the
@@ -470,7 +470,7 @@ static void test_versions(void)
     struct ant_ckpt_info info;
     struct ant_ckpt_run run = {0.25, 2, 3.5, 3.25, 3.125, 40};
     struct ant_ckpt_origin origin = {"data/train.txt", "text", "data/val.txt", 0.05,
-                                     "tok.bin", "run.log.jsonl", 3};
+                                     "tok.bin", "run.log.jsonl", 3, 250, 5};
     struct ant_err e = {{0}};
     make_state(&s, 5);
     const char *p3 = tmp_path("v3.ckpt"), *p2 = tmp_path("v2.ckpt"), *p1 = tmp_path("v1.ckpt");

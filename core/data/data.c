@@ -141,6 +141,7 @@ int data_open(struct ant_data **out, const char *path, const char *format, int v
 }
 
 size_t data_n_tokens(const struct ant_data *d) { return d->n_tokens; }
+int data_is_text(const struct ant_data *d) { return d->token_bytes == 1; }
 const char *data_name(const struct ant_data *d) { return d->name; }
 uint64_t data_fingerprint(const struct ant_data *d) { return d->fingerprint; }
 

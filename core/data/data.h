@@ -36,6 +36,7 @@ struct ant_data;
 int data_open(struct ant_data **out, const char *path, const char *format, int vocab_size,
               int seq_len, struct ant_err *e);
 size_t data_n_tokens(const struct ant_data *d);
+int data_is_text(const struct ant_data *d);        /* byte tokens (text or the corpus) */
 const char *data_name(const struct ant_data *d);   /* the path, or "<embedded corpus>" */
 /* A cheap identity of the data: its size, format and a hash of its first and last 4 KiB.
  * Stored in checkpoints to warn when a run resumes on other data. */

@@ -77,6 +77,8 @@ static const struct field fields[] = {
     FIELD("origin.tokenizer", F_STR, origin.tokenizer),
     FIELD("origin.log_path", F_STR, origin.log_path),
     FIELD("origin.blas_threads", F_INT, origin.blas_threads),
+    FIELD("origin.ckpt_every", F_INT, origin.ckpt_every),
+    FIELD("origin.log_every", F_INT, origin.log_every),
 };
 #define N_FIELDS (sizeof fields / sizeof fields[0])
 #define N_FIELDS_V1 34   /* a version 1 file ends after data_fingerprint */

@@ -122,14 +122,14 @@ const char *jl_end(struct ant_jline *j, size_t *n)
     return j->buf;
 }
 
-int metrics_open(struct ant_metrics *m, const char *path, struct ant_err *e)
+int metrics_open(struct ant_metrics *m, const char *path, int fresh, struct ant_err *e)
 {
     memset(m, 0, sizeof *m);
     m->fd = -1;
     if (!path || !path[0]) return 0;
     if (file_check_output(path, "the metrics log", e) < 0) return -1;
     snprintf(m->path, sizeof m->path, "%s", path);
-    m->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    m->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (fresh ? O_TRUNC : 0), 0644);
     if (m->fd < 0) return ant_errf(e, "%s: cannot open the metrics log: %s", path, strerror(errno));
     struct stat st;
     if (fstat(m->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -159,4 +159,134 @@ void metrics_close(struct ant_metrics *m)
 {
     if (m->fd >= 0) close(m->fd);
     m->fd = -1;
+}
+
+/* ---- events ---- */
+
+void ev_start(struct ant_metrics *m, const struct ant_run_config *rc, long step, int resumed,
+              const char *data, size_t params, const char *backend, int blas_threads,
+              const char *overrides)
+{
+    struct ant_jline j;
+    jl_begin(&j, resumed ? "resume" : "start");
+    jl_int(&j, "step", step);
+    jl_int(&j, "steps", rc->train.steps);
+    jl_int(&j, "params", (long long)params);
+    jl_str(&j, "backend", backend);
+    jl_str(&j, "data", data);
+    jl_str(&j, "ckpt", rc->ckpt.path);
+    jl_int(&j, "batch_size", rc->train.batch_size);
+    jl_int(&j, "grad_accum", rc->train.grad_accum);
+    jl_int(&j, "seq_len", rc->model.seq_len);
+    jl_num(&j, "lr", rc->train.lr);
+    jl_int(&j, "blas_threads", blas_threads);
+    jl_int(&j, "pid", (long long)getpid());
+    if (overrides && overrides[0]) jl_str(&j, "overrides", overrides);
+    metrics_put(m, &j);
+}
+
+void ev_step(struct ant_metrics *m, const struct ev_step *s)
+{
+    struct ant_jline j;
+    jl_begin(&j, "step");
+    jl_int(&j, "step", s->step);
+    jl_int(&j, "steps", s->steps);
+    jl_num(&j, "loss", s->loss);
+    jl_num(&j, "lr", s->lr);
+    jl_num(&j, "grad_norm", s->grad_norm);
+    jl_num(&j, "tokens_per_s", s->tokens_per_s);
+    jl_num(&j, "ms_per_step", s->ms_per_step);
+    jl_int(&j, "tokens", (long long)s->tokens_seen);
+    jl_str(&j, "backend", s->backend);
+    if (s->st.loss_scale > 0) jl_num(&j, "loss_scale", s->st.loss_scale);
+    if (s->st.kernels > 0 || s->st.device_flops > 0) {
+        jl_num(&j, "device_share", s->st.flops > 0 ? s->st.device_flops / s->st.flops : 0);
+        jl_int(&j, "compiles", s->st.compiles);
+        jl_int(&j, "evals", s->st.evals);
+    }
+    metrics_put(m, &j);
+}
+
+void ev_val(struct ant_metrics *m, long step, double loss, const char *data)
+{
+    struct ant_jline j;
+    jl_begin(&j, "val");
+    jl_int(&j, "step", step);
+    jl_num(&j, "val_loss", loss);
+    jl_str(&j, "data", data);
+    metrics_put(m, &j);
+}
+
+void ev_ckpt(struct ant_metrics *m, long step, const char *path, int best)
+{
+    struct ant_jline j;
+    jl_begin(&j, "ckpt");
+    jl_int(&j, "step", step);
+    jl_str(&j, "path", path);
+    jl_bool(&j, "best", best);
+    metrics_put(m, &j);
+}
+
+void ev_switch(struct ant_metrics *m, long step, const char *from, const char *to,
+               const char *cause)
+{
+    struct ant_jline j;
+    jl_begin(&j, "switch");
+    jl_int(&j, "step", step);
+    jl_str(&j, "from", from);
+    jl_str(&j, "to", to);
+    jl_str(&j, "cause", cause);
+    metrics_put(m, &j);
+}
+
+void ev_rollback(struct ant_metrics *m, long from, long to, double lr_scale, const char *why)
+{
+    struct ant_jline j;
+    jl_begin(&j, "rollback");
+    jl_int(&j, "step", from);
+    jl_int(&j, "to_step", to);
+    jl_num(&j, "lr_scale", lr_scale);
+    jl_str(&j, "why", why);
+    metrics_put(m, &j);
+}
+
+void ev_sample(struct ant_metrics *m, long step, const char *text)
+{
+    struct ant_jline j;
+    jl_begin(&j, "sample");
+    jl_int(&j, "step", step);
+    jl_str(&j, "text", text);
+    metrics_put(m, &j);
+}
+
+void ev_stop(struct ant_metrics *m, long step, const char *reason)
+{
+    struct ant_jline j;
+    jl_begin(&j, "stop");
+    jl_int(&j, "step", step);
+    jl_str(&j, "reason", reason);
+    metrics_put(m, &j);
+}
+
+void ev_summary(struct ant_metrics *m, const struct ant_report *r, long step, const char *backend,
+                int switches, const char *ckpt, int ok)
+{
+    double secs = r->wall_ms / 1e3;
+    struct ant_jline j;
+    jl_begin(&j, "summary");
+    jl_int(&j, "step", step);
+    jl_bool(&j, "ok", ok);
+    jl_int(&j, "steps_run", r->steps);
+    jl_int(&j, "skipped", r->skipped);
+    jl_num(&j, "first_loss", r->steps ? r->first_loss : NAN);
+    jl_num(&j, "last_loss", r->steps ? r->last_loss : NAN);
+    jl_num(&j, "val_loss", r->val_loss);
+    jl_num(&j, "ms_per_step", r->steps ? r->wall_ms / r->steps : NAN);
+    jl_num(&j, "tokens_per_s", secs > 0 ? r->tokens / secs : NAN);
+    jl_num(&j, "gflops", secs > 0 ? r->flops / secs / 1e9 : NAN);
+    jl_num(&j, "wall_s", secs);
+    jl_str(&j, "backend", backend);
+    jl_int(&j, "switches", switches);
+    jl_str(&j, "ckpt", ckpt);
+    metrics_put(m, &j);
 }

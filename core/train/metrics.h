@@ -10,9 +10,13 @@
 #ifndef ANT_METRICS_H
 #define ANT_METRICS_H
 
+#include <anetrain/backend.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/util.h"
+#include "config/config.h"
+#include "train/report.h"
 
 #define JLINE_MAX 8192
 
@@ -44,14 +48,41 @@ size_t json_escape(const char *s, char *out, size_t cap);
 struct ant_metrics {
     int fd;             /* -1 when there is no log */
     int failed;         /* a write failed: warned once, then quiet */
-    char path[ANT_PATH_MAX];
+    char path[ANT_PATH_MAX + 16];
 };
 
-/* Open (create, append) the log at path; path "" leaves m closed (fd -1) and succeeds. */
-int metrics_open(struct ant_metrics *m, const char *path, struct ant_err *e);
+/* Open (create, append) the log at path, emptied first when fresh (a new run); path ""
+ * leaves m closed (fd -1) and succeeds. */
+int metrics_open(struct ant_metrics *m, const char *path, int fresh, struct ant_err *e);
 /* Close j and append it as one line. A failed write is a warning (the run matters more
  * than its log); returns -1 then. */
 int metrics_put(struct ant_metrics *m, struct ant_jline *j);
 void metrics_close(struct ant_metrics *m);
 
 #endif
+
+/* ---- the events a run writes (README.md "The metrics log") ---- */
+struct ev_step {
+    long step, steps;
+    double loss, lr, grad_norm, tokens_per_s, ms_per_step;
+    uint64_t tokens_seen;
+    const char *backend;
+    struct ant_backend_stats st;   /* summed over the backends used (dispatch_stats) */
+};
+
+/* "start" (or "resume" when step > 0 and resumed): the run's shape and where it reads
+ * and writes; overrides lists the flags that replaced the checkpoint's options. */
+void ev_start(struct ant_metrics *m, const struct ant_run_config *rc, long step, int resumed,
+              const char *data, size_t params, const char *backend, int blas_threads,
+              const char *overrides);
+void ev_step(struct ant_metrics *m, const struct ev_step *s);
+void ev_val(struct ant_metrics *m, long step, double loss, const char *data);
+void ev_ckpt(struct ant_metrics *m, long step, const char *path, int best);
+void ev_switch(struct ant_metrics *m, long step, const char *from, const char *to,
+               const char *cause);
+void ev_rollback(struct ant_metrics *m, long from, long to, double lr_scale, const char *why);
+void ev_sample(struct ant_metrics *m, long step, const char *text);
+/* "stop": the run stopped before its last step (a signal); "summary" closes every run. */
+void ev_stop(struct ant_metrics *m, long step, const char *reason);
+void ev_summary(struct ant_metrics *m, const struct ant_report *r, long step, const char *backend,
+                int switches, const char *ckpt, int ok);

@@ -10,6 +10,10 @@ struct train_flags {
     long stop_after;     /* run at most this many steps now (0 = to the end), then save */
     int quiet;           /* no progress line */
     int force;           /* a fresh run may delete another run's checkpoint files */
+    const char *overrides;   /* on resume: the flags that replaced the checkpoint's
+                                options, for the metrics log; may be NULL */
+    const char *resume_cmd;  /* the command that continues this run, said when it stops
+                                early; may be NULL */
 };
 
 int train_run(const struct ant_run_config *rc, const struct train_flags *f, struct ant_err *e);

@@ -5,7 +5,17 @@ anetrain_SOURCES += \
 	%reldir%/train.c %reldir%/train.h \
 	%reldir%/evaluate.c %reldir%/evaluate.h \
 	%reldir%/report.c %reldir%/report.h \
-	%reldir%/ckpt_policy.c %reldir%/ckpt_policy.h
+	%reldir%/ckpt_policy.c %reldir%/ckpt_policy.h \
+	%reldir%/metrics.c %reldir%/metrics.h \
+	%reldir%/metrics_read.h %reldir%/plot.c %reldir%/plot.h
+# Reading the metrics log (plot, top) needs jansson; drawing it, PLplot (configure.ac).
+if HAVE_JANSSON
+anetrain_SOURCES += %reldir%/metrics_read.c
+anetrain_LDADD += $(JANSSON_LIBS)
+endif
+if HAVE_PLPLOT
+anetrain_LDADD += $(PLPLOT_LIBS)
+endif
 
 # optim.c is built as a convenience library only to get -fno-math-errno: without it
 # sqrtf keeps an errno branch and the AdamW loop cannot be vectorized (GCC and Linux
