@@ -23,7 +23,7 @@ static const char usage[] =
     "  doctor     chip, profile, plugin path and a self-test of each usable backend\n"
     "  mil        check or run a MIL program on the ANE emulator\n"
     "\n"
-    "'anetrain COMMAND --help' describes a command's options.\n"
+    "'anetrain help COMMAND' (or 'anetrain COMMAND --help') describes its options.\n"
     "Environment: ANETRAIN_BACKEND, ANETRAIN_CHIP, ANETRAIN_PLUGIN_PATH, ANETRAIN_VERBOSE.\n";
 
 int fail(const char *cmd, const char *msg)
@@ -49,6 +49,13 @@ int main(int argc, char **argv)
     };
     if (argc < 2) {
         fputs(usage, stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "help") && argc > 2) {   /* help COMMAND = COMMAND --help */
+        for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+            if (!strcmp(argv[2], cmds[i].name))
+                return cmds[i].run(2, (char *[]){argv[2], "--help", NULL});
+        fprintf(stderr, "anetrain help: unknown command '%s'\n\n%s", argv[2], usage);
         return 2;
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
