@@ -22,6 +22,8 @@ static const char usage[] =
     "  backends   list the backend modules, their probes and the one auto picks\n"
     "  doctor     chip, profile, plugin path and a self-test of each usable backend\n"
     "  mil        check or run a MIL program on the ANE emulator\n"
+    "  plot       draw a run's metrics log as a PNG or SVG\n"
+    "  top        watch a run's metrics log live in the terminal\n"
     "\n"
     "'anetrain help COMMAND' (or 'anetrain COMMAND --help') describes its options.\n"
     "Environment: ANETRAIN_BACKEND, ANETRAIN_CHIP, ANETRAIN_PLUGIN_PATH, ANETRAIN_VERBOSE.\n";
@@ -45,7 +47,7 @@ int main(int argc, char **argv)
     } cmds[] = {
         {"train", cmd_train},       {"sample", cmd_sample}, {"eval", cmd_eval},
         {"export", cmd_export},     {"backends", cmd_backends}, {"doctor", cmd_doctor},
-        {"mil", ane_mil_main},
+        {"mil", ane_mil_main},      {"plot", cmd_plot},     {"top", cmd_top},
     };
     if (argc < 2) {
         fputs(usage, stderr);

@@ -62,6 +62,7 @@ struct trainer {
     int line_open;             /* a tty progress line without its newline yet */
     int switches_logged;       /* backend switches written to the log */
     int slow_warned;
+    double last_plot_ms;       /* when PATH.png was last drawn */
     long ckpt_threads;         /* BLAS threads of the checkpoint resumed, 0 = unknown */
     const struct train_flags *flags;
 };
@@ -153,6 +154,9 @@ static int prepare_ckpt(struct trainer *t, const struct train_flags *f, struct a
         policy_lock(path, &t->lock_fd, e) < 0)
         return -1;
     policy_remove_stale(path);
+    char png[ANT_PATH_MAX + 8];
+    snprintf(png, sizeof png, "%s.png", path);
+    policy_remove_stale(png);   /* the plot's temp files (refresh_plot) */
     return f->resume ? 0 : policy_check_fresh(path, f->force, e);
 }
 
@@ -297,10 +301,16 @@ static void run_origin(const struct trainer *t, struct ant_ckpt_origin *o)
 }
 
 /* Redraw PATH.png from the metrics log, where plotting was built in (a failure is a
- * warning: the checkpoint matters, the picture does not). */
+ * warning: the checkpoint matters, the picture does not). At most every
+ * PLOT_EVERY_MS, and always at the end, so frequent checkpoints cost no drawing time. */
+#define PLOT_EVERY_MS 10000.0
 static void refresh_plot(struct trainer *t)
 {
+    double now = ant_now_ms();
+    int last = t->s.step >= t->rc->train.steps || stop_requested;
     if (!plot_available() || !t->log_path[0] || t->log.failed) return;
+    if (!last && t->last_plot_ms > 0 && now - t->last_plot_ms < PLOT_EVERY_MS) return;
+    t->last_plot_ms = now;
     char png[ANT_PATH_MAX + 8];
     struct ant_err pe;
     snprintf(png, sizeof png, "%s.png", t->rc->ckpt.path);
@@ -335,7 +345,9 @@ static int save(struct trainer *t, struct ant_err *e)
             ant_log(ANT_LOG_WARN, NULL, "step %ld: no best checkpoint: %s", t->s.step, be.msg);
     }
     report_phase_add(&t->rep, PH_CKPT, ant_now_ms() - t0);
+    t0 = ant_now_ms();
     if (rc == 0) refresh_plot(t);
+    report_phase_add(&t->rep, PH_LOG, ant_now_ms() - t0);
     return rc;
 }
 
@@ -404,20 +416,19 @@ static void progress(struct trainer *t, float loss, double started, long first_s
     long done = t->s.step - first_step, total = rc->train.steps;
     double now = ant_now_ms(), secs = (now - started) / 1e3;
     double tps = secs > 0 ? t->rep.tokens / secs : 0;
-    char eta[32], stamp[16] = "";
+    char eta[32], stamp[16] = "\n";
     format_duration(done > 0 ? secs / done * (total - t->s.step) : 0, eta, sizeof eta);
     int tty = isatty(fileno(stderr));
     int due = t->s.step == end || done == 1 || t->s.step % rc->log_every == 0;
     if (quiet || (!tty && !due && now - t->last_line_ms < rc->metrics.seconds * 1e3)) return;
     if (!tty) {
         time_t wall = time(NULL);
-        strftime(stamp, sizeof stamp, "%H:%M:%S ", localtime(&wall));
+        strftime(stamp, sizeof stamp, " | %H:%M:%S\n", localtime(&wall));
         t->last_line_ms = now;
     }
-    fprintf(stderr, "%s%sstep %ld/%ld | loss %.4f | lr %.2e | %.0f tok/s | ETA %s%s",
-            tty ? "\r" : "", stamp, t->s.step, total, loss,
-            sched_lr(&rc->train, t->s.step - 1) * t->run.lr_scale,
-            tps, eta, tty ? "   " : "\n");
+    fprintf(stderr, "%sstep %ld/%ld | loss %.4f | lr %.2e | %.0f tok/s | ETA %s%s",
+            tty ? "\r" : "", t->s.step, total, loss,
+            sched_lr(&rc->train, t->s.step - 1) * t->run.lr_scale, tps, eta, tty ? "   " : stamp);
     t->line_open = tty;
     if (tty && (t->s.step == end || t->s.step % rc->log_every == 0)) break_line(t);
     fflush(stderr);
