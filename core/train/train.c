@@ -25,6 +25,8 @@
 #include "train/ckpt_policy.h"
 #include "train/metrics.h"
 #include "train/plot.h"
+#include "infer/generate.h"
+#include "data/tokenizer.h"
 
 /* Consecutive non-finite steps after which the run counts as diverging (ckpt_policy.h):
  * it rolls back, or stops with the last good checkpoint on disk. */
@@ -33,6 +35,9 @@
 #define VAL_BATCHES 8
 /* A run whose remaining steps would take longer than this gets a warning. */
 #define SLOW_RUN_SECONDS (24 * 3600.0)
+/* The sample each checkpoint writes into the metrics log. */
+#define SAMPLE_TOKENS 64
+#define SAMPLE_CHARS 2048
 
 static volatile sig_atomic_t stop_requested;
 
@@ -318,6 +323,43 @@ static void refresh_plot(struct trainer *t)
         ant_log(ANT_LOG_WARN, NULL, "no plot: %s", pe.msg);
 }
 
+static void add_piece(const char *piece, void *ctx)
+{
+    char *buf = ctx;
+    size_t n = strlen(buf);
+    snprintf(buf + n, SAMPLE_CHARS - n, "%s", piece);
+}
+
+/* A short sample of the current weights into the metrics log (for `anetrain top`),
+ * where the tokens can be read: byte-level text, or data.tokenizer. Seeded by the step,
+ * so it is the same on a rerun. */
+static void log_sample(struct trainer *t)
+{
+    const struct ant_run_config *rc = t->rc;
+    const char *tok_path = rc->data.tokenizer;
+    if (t->log.fd < 0 || (!tok_path[0] && !data_is_text(t->data))) return;
+    struct ant_tokenizer *tok = NULL;
+    struct ant_kvmodel *kv = NULL;
+    struct ant_sampler smp = {0};
+    struct ant_err se;
+    int32_t ids[SAMPLE_TOKENS];
+    int n = 0;
+    char *text = calloc(1, SAMPLE_CHARS);
+    if (text && tokenizer_open(&tok, tok_path, rc->model.vocab_size, &se) == 0 &&
+        gen_prompt(tok, "", tok_path[0] != 0, ids, SAMPLE_TOKENS, &n, &se) == 0 &&
+        kv_open(&kv, &rc->model, t->s.weights, &se) == 0 &&
+        sampler_init(&smp, rc->model.vocab_size, 0.8f, 0.9f, (unsigned long long)t->s.step + 1,
+                     &se) == 0) {
+        gen_run(kv, rc->model.seq_len, &smp, tok, ids, n, SAMPLE_TOKENS, tok_path[0] != 0,
+                add_piece, text);
+        ev_sample(&t->log, t->s.step, text);
+    }
+    sampler_free(&smp);
+    kv_close(kv);
+    if (tok) tokenizer_close(tok);
+    free(text);
+}
+
 /* Validate, then write the checkpoint (and PATH.best when this is the best state yet:
  * by validation loss where there is held-out data, else by smoothed training loss). */
 static int save(struct trainer *t, struct ant_err *e)
@@ -346,6 +388,7 @@ static int save(struct trainer *t, struct ant_err *e)
     }
     report_phase_add(&t->rep, PH_CKPT, ant_now_ms() - t0);
     t0 = ant_now_ms();
+    if (rc == 0) log_sample(t);
     if (rc == 0) refresh_plot(t);
     report_phase_add(&t->rep, PH_LOG, ant_now_ms() - t0);
     return rc;
