@@ -274,8 +274,9 @@ static void test_file_errors(void)
     expect_error("backend = \"cpu\";\nmodle = { dim = 64; };\n", 2, "modle",
                  "unknown key (did you mean model?)");
     expect_error("model = {\n  dim = 64;\n  dimm = 3;\n};\n", 3, "model.dimm",
-                 "unknown key (did you mean model.dim?)");
-    expect_error("\ndim = 64;\n", 2, "dim", "unknown key (did you mean model.dim?)");
+                 "unknown key (did you mean model.dim? write it as model = { dim = ...; };)");
+    expect_error("\ndim = 64;\n", 2, "dim", "unknown key (did you mean model.dim? write it as "
+                 "model = { dim = ...; };)");
     expect_error("train = {\n  zorglub = 1;\n};\n", 2, "train.zorglub", "unknown key");
     expect_error("model = 5;\n", 1, "model", "expected a group");
     expect_error("backends = [ \"cpu\" ];\n", 1, "backends", "expected a group");
@@ -576,6 +577,29 @@ static void test_sample(void)
     free(text);
 }
 
+/* A config in the install folder (ANT_DATADIR, a test folder here): its checkpoint and
+ * log paths stay relative to the working folder; its data paths are still the file's. */
+static void test_installed(void)
+{
+    struct ant_run_config rc;
+    struct ant_err e = {{0}};
+    char file[1024], want[1100];
+    mkdir(ANT_DATADIR, 0755);
+    snprintf(file, sizeof file, "%s/stories.cfg", ANT_DATADIR);
+    write_text(file, "checkpoint = { path = \"stories.ckpt\"; };\nlog = { path = \"s.jsonl\"; };\n"
+                     "data = { path = \"train.bin\"; };\n");
+    config_defaults(&rc);
+    int r = config_load(&rc, file, &e);
+    snprintf(want, sizeof want, "%s/train.bin", ANT_DATADIR);
+    ok(r == 0 && !strcmp(rc.ckpt.path, "stories.ckpt") && !strcmp(rc.metrics.path, "s.jsonl"),
+       "an installed config's checkpoint and log stay in the working folder (%s, %s)",
+       rc.ckpt.path, rc.metrics.path);
+    ok(r == 0 && !strcmp(rc.data.path, want), "  its data path is still the file's folder's");
+    config_free(&rc);
+    unlink(file);
+    rmdir(ANT_DATADIR);
+}
+
 int main(void)
 {
     tmp_dir_make("anetrain-config");
@@ -587,6 +611,7 @@ int main(void)
     test_relative_paths();
     test_backends_merge();
     test_sample();
+    test_installed();
     tmp_dir_remove();
     return tap_done();
 }

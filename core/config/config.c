@@ -136,6 +136,7 @@ struct source {
     struct store *st;   /* interns the joined names of @include'd files */
     const char *name;   /* file name or the string's name, for messages */
     size_t dir;         /* relative paths get name[0..dir), the file's folder and '/' */
+    int installed;      /* the file lives in the install folder (ANT_DATADIR) */
     const char *file[N_KEYS];   /* per key: set by this load, at file:line */
     unsigned line[N_KEYS];
 };
@@ -315,7 +316,12 @@ static int put_string(const struct key *k, const char *key, const config_setting
                       const char *str, char *dst, const struct source *src, struct ant_err *e)
 {
     size_t dir = 0;
-    if ((k->kind == PATH || k->kind == PATHS) && str[0] && str[0] != '/') {
+    /* An installed preset names its outputs (checkpoint, log) relative to where the
+     * program runs: never inside the install folder. */
+    int output = k->off == offsetof(struct ant_run_config, ckpt.path) ||
+                 k->off == offsetof(struct ant_run_config, metrics.path);
+    if ((k->kind == PATH || k->kind == PATHS) && str[0] && str[0] != '/' &&
+        !(output && src->installed)) {
         dir = src->dir;
         if (dir + strlen(str) >= k->cap)
             return fail_at(e, src, s, key, "too long once joined to the folder of %s "
@@ -415,7 +421,11 @@ static int read_key(const struct key *k, const config_setting_t *s, struct ant_r
 static int unknown(const config_setting_t *s, const char *name, const struct source *src,
                    struct ant_err *e)
 {
-    const char *near = suggest(name);
+    const char *near = suggest(name), *dot = near ? strchr(near, '.') : NULL;
+    /* a dotted name is not config syntax: say how to write it */
+    if (dot)
+        return fail_at(e, src, s, name, "unknown key (did you mean %s? write it as "
+                       "%.*s = { %s = ...; };)", near, (int)(dot - near), near, dot + 1);
     if (near) return fail_at(e, src, s, name, "unknown key (did you mean %s?)", near);
     return fail_at(e, src, s, name, "unknown key");
 }
@@ -572,6 +582,23 @@ static struct store *store_of(struct ant_run_config *rc)
     return st;
 }
 
+/* Whether file's folder is the install folder of the configs (ANT_DATADIR). */
+static int in_install_dir(const char *file)
+{
+#ifdef ANT_DATADIR
+    char *real = realpath(file, NULL), *inst = realpath(ANT_DATADIR, NULL);
+    const char *slash = real ? strrchr(real, '/') : NULL;
+    int in = real && inst && slash && (size_t)(slash - real) == strlen(inst) &&
+             !strncmp(real, inst, strlen(inst));
+    free(real);
+    free(inst);
+    return in;
+#else
+    (void)file;
+    return 0;
+#endif
+}
+
 /* Applies a parsed config to rc, all or nothing (but for running out of memory). */
 static int apply(struct ant_run_config *rc, const config_t *cfg, const char *name,
                  int from_file, struct ant_err *e)
@@ -588,6 +615,7 @@ static int apply(struct ant_run_config *rc, const config_t *cfg, const char *nam
     src->st = st;
     src->name = name;
     if (from_file && strrchr(name, '/')) src->dir = (size_t)(strrchr(name, '/') - name) + 1;
+    src->installed = from_file && in_install_dir(name);
     if (read_root(cfg, tmp, src, e) < 0) goto out;
     const config_setting_t *b = config_lookup(cfg, "backends");
     if (b && merge_backends(st, b, name) < 0) {
