@@ -37,3 +37,13 @@ tests_test_ckpt_policy_SOURCES = tests/test_ckpt_policy.c tests/test_util.h \
 	%reldir%/ckpt_policy.c core/formats/ckpt.c core/base/state.c core/base/util.c \
 	core/base/rng.c core/base/fileio.c core/base/xxh64.c
 tests_test_ckpt_policy_LDADD = -lm
+
+check_PROGRAMS += tests/test_metrics
+TESTS += tests/test_metrics
+tests_test_metrics_SOURCES = tests/test_metrics.c tests/test_util.h %reldir%/metrics.c \
+	core/base/util.c core/base/fileio.c
+tests_test_metrics_LDADD = -lm
+if HAVE_JANSSON
+tests_test_metrics_SOURCES += %reldir%/metrics_read.c
+tests_test_metrics_LDADD += $(JANSSON_LIBS)
+endif
