@@ -133,8 +133,14 @@ static int apply_ckpt(struct ant_run_config *rc, const struct ant_ckpt_info *in,
         copy_flag(rc->data.tokenizer, sizeof rc->data.tokenizer, o->tokenizer, "data.tokenizer", e) < 0 ||
         copy_flag(rc->metrics.path, sizeof rc->metrics.path, o->log_path, "log.path", e) < 0)
         return -1;
+    /* the path as the run gave it (its name in the checkpoint) where it still names the
+     * same file, so the resumed run is the same run; else the absolute one */
+    char *abs = realpath(in->data_name, NULL);
+    if (abs && !strcmp(abs, o->data_path))
+        snprintf(rc->data.path, sizeof rc->data.path, "%s", in->data_name);
+    free(abs);
     rc->data.eval_tail = o->eval_tail;
-    if (o->ckpt_every > 0) rc->ckpt.every = o->ckpt_every;
+    rc->ckpt.every = o->ckpt_every;   /* 0 = only at the end */
     if (o->log_every > 0) rc->log_every = o->log_every;
     return 0;
 }

@@ -55,7 +55,7 @@ struct ant_ckpt_origin {
     char log_path[ANT_PATH_MAX];      /* the metrics log the run wrote */
     long blas_threads;                /* BLAS threads the run used (0 = unknown): a
                                          bit-exact resume needs the same count */
-    long ckpt_every, log_every;       /* checkpoint.every, train.log_every (0 = unknown) */
+    long ckpt_every, log_every;       /* checkpoint.every, train.log_every */
 };
 
 struct ant_ckpt_info {   /* what a checkpoint says about itself */

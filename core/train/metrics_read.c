@@ -67,6 +67,7 @@ static void take(struct ant_runlog *l, json_t *o)
         push(&l->tps, step, num(o, "tokens_per_s"));
         l->step = (long)step;
         l->steps = (long)num(o, "steps");
+        l->finished = 0;
         l->loss_now = num(o, "loss");
         l->lr = num(o, "lr");
         l->grad_norm = num(o, "grad_norm");

@@ -198,7 +198,7 @@ static void warn_threads(const struct trainer *t)
     int now = ant_blas_threads();
     if (t->ckpt_threads > 0 && now > 0 && t->ckpt_threads != now)
         ant_log(ANT_LOG_WARN, NULL, "%s was trained with %ld %s threads, this run has %d: it "
-                "continues, but not bit-exactly as the run would have (set threads = %ld)",
+                "continues, but not bit-exactly as the run would have (use --threads %ld)",
                 t->good_path, t->ckpt_threads, ANT_BLAS_NAME, now, t->ckpt_threads);
 }
 
