@@ -14,3 +14,10 @@ bench_bench_ane_SOURCES = %reldir%/bench_ane.c %reldir%/bench_util.h core/base/r
 nodist_bench_bench_ane_SOURCES = core/dispatch/chips_cfg.c core/config/presets.c
 bench_bench_ane_LDADD = backends/builtin/ant_ane_dynamic.la backends/builtin/ant_cpu.la \
 	$(OPENBLAS_LIBS) $(LIBCONFIG_LIBS) $(PTHREAD_LIBS) -lm
+
+# Sampling: core/infer's KV-cache forward next to run.c's forward and the old
+# full-window path: make bench/bench_sample && bench/bench_sample.
+EXTRA_PROGRAMS += bench/bench_sample
+bench_bench_sample_SOURCES = %reldir%/bench_sample.c core/infer/kvmodel.c core/base/util.c \
+	core/base/rng.c
+bench_bench_sample_LDADD = backends/libantops.la $(OPENBLAS_LIBS) -lm

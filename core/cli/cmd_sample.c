@@ -7,6 +7,7 @@
 #include <anetrain/backend.h>
 #include <time.h>
 
+#include "base/blas.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "formats/ckpt.h"
@@ -150,6 +151,10 @@ int cmd_sample(int argc, char **argv)
         /* run.c's rule: the seed is the time unless one is given; 0 would stall xorshift */
         a.seed = cf.seed ? rc.train.seed : (unsigned long long)time(NULL);
         if (a.seed == 0) a.seed = 1;
+        /* One BLAS thread unless --threads says otherwise: each token is a series of
+         * memory-bound matrix-vector products, where a second thread gains little and
+         * costs a handoff per call (bench/bench_sample) */
+        ant_blas_set_threads(rc.be.threads > 0 ? rc.be.threads : 1);
         if (generate(&rc, &a, &e) < 0) status = fail("sample", e.msg);
     }
     config_free(&rc);
