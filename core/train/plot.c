@@ -72,12 +72,27 @@ static void draw(const struct ant_runlog *l, const char *name)
     if (l->tps.n) plline((PLINT)l->tps.n, l->tps.x, l->tps.y);
 }
 
+/* Whether PLplot has the driver. Asked first because plinit on a missing one prompts on
+ * the terminal for another, and then exits the process. */
+static int has_driver(const char *name)
+{
+    const char *menu_buf[64], *devs_buf[64], **menu = menu_buf, **devs = devs_buf;
+    int n = 64;
+    plgDevs(&menu, &devs, &n);   /* fills the arrays it is pointed at, n = how many */
+    for (int i = 0; i < n; i++)
+        if (devs[i] && !strcmp(devs[i], name)) return 1;
+    return 0;
+}
+
 int plot_log(const char *log_path, const char *out, int width, int height, struct ant_err *e)
 {
     int svg = ends_with(out, ".svg");
     if (!svg && !ends_with(out, ".png"))
         return ant_errf(e, "%s: the plot's name must end in .png or .svg", out);
     if (file_check_output(out, "plot", e) < 0) return -1;
+    if (!has_driver(svg ? "svg" : "pngcairo"))
+        return ant_errf(e, "%s: PLplot has no %s driver here (install %s)", out,
+                        svg ? "svg" : "pngcairo", svg ? "libplplot17" : "plplot-driver-cairo");
     struct ant_runlog l;
     runlog_init(&l);
     if (runlog_update(&l, log_path, e) < 0) return -1;
