@@ -9,9 +9,13 @@
 #include "base/fileio.h"
 
 #if defined(HAVE_PLPLOT) && defined(HAVE_JANSSON)
+#include <errno.h>
 #include <math.h>
 #include <plplot.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "train/metrics_read.h"
 
@@ -84,6 +88,40 @@ static int has_driver(const char *name)
     return 0;
 }
 
+/* Draw into path in a child process: PLplot keeps global state, exits the process on
+ * some errors, and its cairo driver starts pango's threads and caches fonts for the
+ * life of the process; none of that may touch a trainer. */
+static int render(const struct ant_runlog *l, const char *name, int svg, const char *path,
+                  int width, int height, struct ant_err *e)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) return ant_errf(e, "%s: cannot start the plotter: %s", path, strerror(errno));
+    if (pid == 0) {
+        /* the trainer's "stop" handlers are not the plotter's: a Ctrl-C just ends it */
+        static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM};
+        for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) signal(sigs[i], SIG_DFL);
+        char geometry[32];
+        snprintf(geometry, sizeof geometry, "%dx%d", width > 0 ? width : 1000,
+                 height > 0 ? height : 700);
+        plsdev(svg ? "svg" : "pngcairo");
+        plsfnam(path);
+        plsetopt("geometry", geometry);
+        plscolbg(255, 255, 255);
+        plscol0(15, 0, 0, 0);
+        plinit();
+        pladv(0);
+        draw(l, name);
+        plend();
+        _exit(0);
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return 0;
+    return ant_errf(e, "%s: PLplot failed (%s %d)", path, WIFEXITED(st) ? "exit status" : "signal",
+                    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+}
+
 int plot_log(const char *log_path, const char *out, int width, int height, struct ant_err *e)
 {
     int svg = ends_with(out, ".svg");
@@ -108,20 +146,13 @@ int plot_log(const char *log_path, const char *out, int width, int height, struc
         runlog_free(&l);
         return -1;
     }
-    char geometry[32];
-    snprintf(geometry, sizeof geometry, "%dx%d", width > 0 ? width : 1000, height > 0 ? height : 700);
-    plsstrm(0);
-    plsdev(svg ? "svg" : "pngcairo");
-    plsfnam(a.tmp);
-    plsetopt("geometry", geometry);
-    plscolbg(255, 255, 255);
-    plscol0(15, 0, 0, 0);
-    plinit();
-    pladv(0);
     const char *base = strrchr(log_path, '/');
-    draw(&l, base ? base + 1 : log_path);
-    plend();
+    int rc = render(&l, base ? base + 1 : log_path, svg, a.tmp, width, height, e);
     runlog_free(&l);
+    if (rc < 0) {
+        atomic_abort(&a);
+        return -1;
+    }
     return atomic_commit(&a, 0, e);
 }
 
