@@ -90,6 +90,7 @@ ok $? "  the lock is free once it has exited"
 
 # ---- signals that mean "stop" save like SIGTERM; PIPE and XFSZ are ignored -------------
 for sig in HUP QUIT USR1 USR2 ALRM XCPU; do
+    rm -f "$tmp/s.err"   # else wait_for may see the last run's lines before the shell truncates it
     "$ANETRAIN" train --config "$tmp/long.cfg" --ckpt "$tmp/sig$sig.ckpt" > /dev/null 2> "$tmp/s.err" &
     pid=$!
     wait_for "^step 10/" "$tmp/s.err"
