@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,7 @@
 #define SAMPLE_CHARS 2048
 
 static volatile sig_atomic_t stop_requested;
+static atomic_int signals_seen;   /* stop signals received by this run */
 
 void train_request_stop(void) { stop_requested = 1; }
 
@@ -667,7 +669,8 @@ static void on_signal(int sig)
                                 "again to stop at once\n";
     static const char again[] = "\nanetrain: stopped at once; the last checkpoint saved is "
                                 "intact\n";
-    if (stop_requested) {
+    /* counted atomically: two signals can run this at once on two threads (OpenBLAS's) */
+    if (atomic_fetch_add(&signals_seen, 1) > 0) {
         ssize_t w = write(STDERR_FILENO, again, sizeof again - 1);
         (void)w;
         _exit(128 + sig);
@@ -722,6 +725,7 @@ int train_run(const struct ant_run_config *rc, const struct train_flags *f, stru
     t.rep.val_loss = NAN;
     ckpt_run_defaults(&t.run);
     stop_requested = 0;
+    atomic_store(&signals_seen, 0);
     catch_signals(&old_signals);
 
     int rc_run = setup(&t, f, e);
