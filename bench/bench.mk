@@ -22,3 +22,10 @@ EXTRA_PROGRAMS += bench/bench_kcache
 bench_bench_kcache_SOURCES = %reldir%/bench_kcache.c core/base/util.c core/base/xxh64.c \
 	core/base/rng.c core/base/fileio.c
 bench_bench_kcache_LDADD = backends/libane.la $(OPENBLAS_LIBS) -lm
+
+# Sampling: core/infer's KV-cache forward next to run.c's forward and the old
+# full-window path: make bench/bench_sample && bench/bench_sample.
+EXTRA_PROGRAMS += bench/bench_sample
+bench_bench_sample_SOURCES = %reldir%/bench_sample.c core/infer/kvmodel.c core/base/util.c \
+	core/base/rng.c
+bench_bench_sample_LDADD = backends/libantops.la $(OPENBLAS_LIBS) -lm

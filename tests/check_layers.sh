@@ -19,7 +19,8 @@ core/config           core/base
 core/data             core/base core/config
 core/formats          core/base core/config core/data
 core/dispatch         core/base core/config core/data core/formats
-core/train            core/base core/config core/data core/formats core/dispatch
+core/infer            core/base core/config core/data core/formats
+core/train            core/base core/config core/data core/formats core/dispatch core/infer
 core/cli              core/* backends/ane/tool
 backends/ane/base     core/base
 backends/ane/mil      backends/ane/base core/base

@@ -439,34 +439,60 @@ static void test_failed_save(void)
     state_free(&s);
 }
 
-/* Version 2's run record round-trips; a version 1 file (the same bytes without the 48
- * bytes of the record at the end of meta) still loads, with the record's defaults. */
+/* p with its last `cut` bytes of meta removed and its version set to `version`, written
+ * to dst: what an older anetrain wrote for the same state. */
+static void downgrade(const char *p, const char *dst, size_t cut, uint32_t version)
+{
+    size_t n;
+    unsigned char *b = slurp(p, &n);
+    uint64_t meta_off = rd64(entry(b, 0) + 8), meta_size = rd64(entry(b, 0) + 16);
+    size_t at = meta_off + meta_size - cut;
+    memmove(b + at, b + at + cut, n - at - cut);
+    wr32(b + 8, version);
+    wr64(entry(b, 0) + 16, meta_size - cut);
+    for (int i = 1; i < CKPT_N_SECTIONS; i++) wr64(entry(b, i) + 8, rd64(entry(b, i) + 8) - cut);
+    rehash_meta(b);
+    write_bytes(dst, b, n - cut);
+    free(b);
+}
+
+/* Bytes of version 3's origin when all its strings are empty: 5 strings of 4 bytes,
+ * eval_tail, blas_threads, ckpt_every and log_every (8 each). Version 2's run record: 6 fields of 8 bytes. */
+#define ORIGIN_EMPTY_BYTES 52
+#define RUN_BYTES 48
+
+/* Version 3's origin and version 2's run record round-trip; version 1 and 2 files (the
+ * same bytes without what later versions appended to meta) still load, with defaults. */
 static void test_versions(void)
 {
     struct ant_train_state s, back;
     struct ant_train_opts o = some_opts();
     struct ant_ckpt_info info;
     struct ant_ckpt_run run = {0.25, 2, 3.5, 3.25, 3.125, 40};
+    struct ant_ckpt_origin origin = {"data/train.txt", "text", "data/val.txt", 0.05,
+                                     "tok.bin", "run.log.jsonl", 3, 250, 5};
     struct ant_err e = {{0}};
     make_state(&s, 5);
-    const char *p2 = tmp_path("v2.ckpt"), *p1 = tmp_path("v1.ckpt");
-    ok(ckpt_save_run(p2, &s, &o, "a", 1, &run, &e) == 0, "save with a run record (%s)", e.msg);
-    ok(ckpt_load(p2, &back, &info, &e) == 0 && !memcmp(&info.run, &run, sizeof run),
+    const char *p3 = tmp_path("v3.ckpt"), *p2 = tmp_path("v2.ckpt"), *p1 = tmp_path("v1.ckpt");
+    ok(ckpt_save_full(p3, &s, &o, "a", 1, &run, &origin, &e) == 0, "save with an origin (%s)",
+       e.msg);
+    ok(ckpt_peek(p3, &info, &e) == 0 && !memcmp(&info.origin, &origin, sizeof origin),
+       "the origin round-trips (paths, eval_tail, BLAS threads)");
+    ok(ckpt_save_run(p3, &s, &o, "a", 1, &run, &e) == 0, "save with a run record (%s)", e.msg);
+    ok(ckpt_load(p3, &back, &info, &e) == 0 && !memcmp(&info.run, &run, sizeof run),
        "the run record round-trips");
     state_free(&back);
 
+    downgrade(p3, p2, ORIGIN_EMPTY_BYTES, 2);
+    int rc = ckpt_load(p2, &back, &info, &e);
+    ok(rc == 0 && back.step == s.step && !memcmp(&info.run, &run, sizeof run) &&
+       !info.origin.data_path[0] && info.origin.blas_threads == 0,
+       "a version 2 checkpoint loads, with its run record and an empty origin (%s)",
+       rc ? e.msg : "");
+    if (rc == 0) state_free(&back);
+    downgrade(p3, p1, ORIGIN_EMPTY_BYTES + RUN_BYTES, 1);
     size_t n;
-    unsigned char *b = slurp(p2, &n);
-    uint64_t meta_off = rd64(entry(b, 0) + 8), meta_size = rd64(entry(b, 0) + 16);
-    size_t cut = meta_off + meta_size - 48;   /* 6 fields of 8 bytes */
-    memmove(b + cut, b + cut + 48, n - cut - 48);
-    wr32(b + 8, 1);
-    wr64(entry(b, 0) + 16, meta_size - 48);
-    for (int i = 1; i < CKPT_N_SECTIONS; i++) wr64(entry(b, i) + 8, rd64(entry(b, i) + 8) - 48);
-    rehash_meta(b);
-    write_bytes(p1, b, n - 48);
-    free(b);
-    int rc = ckpt_load(p1, &back, &info, &e);
+    rc = ckpt_load(p1, &back, &info, &e);
     ok(rc == 0, "a version 1 checkpoint loads (%s)", rc ? e.msg : "");
     ok(rc == 0 && back.step == s.step && !memcmp(back.weights, s.weights, s.layout.total * 4),
        "  with its step and weights");
@@ -480,10 +506,10 @@ static void test_versions(void)
     ok(ckpt_first_nonfinite(&s, &sec) == 7 && sec && !strcmp(sec, "adamw.m"),
        "an infinite moment is found (adamw.m element 7)");
     n = 0;
-    unsigned char *before = slurp(p2, &n), *after;
+    unsigned char *before = slurp(p3, &n), *after;
     size_t n2;
-    rc = ckpt_save_run(p2, &s, &o, "a", 1, &run, &e);
-    after = slurp(p2, &n2);
+    rc = ckpt_save_run(p3, &s, &o, "a", 1, &run, &e);
+    after = slurp(p3, &n2);
     ok(rc < 0 && has(e.msg, "adamw.m element 7 is not a finite number") && n == n2 &&
        !memcmp(before, after, n), "a non-finite state is not saved; the file is untouched (%s)",
        e.msg);
@@ -491,7 +517,7 @@ static void test_versions(void)
     free(after);
     s.m[7] = 0;
     s.v[3] = -1e-9f;
-    ok(ckpt_save_run(p2, &s, &o, "a", 1, &run, &e) < 0 && has(e.msg, "adamw.v element 3"),
+    ok(ckpt_save_run(p3, &s, &o, "a", 1, &run, &e) < 0 && has(e.msg, "adamw.v element 3"),
        "nor one with a negative second moment");
     state_free(&s);
 }

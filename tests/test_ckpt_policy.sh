@@ -65,7 +65,7 @@ expect_error "a fresh run over it is refused, naming the file and its step" \
     "$ANETRAIN" train --config "$cfg" --ckpt "$tmp/a.ckpt" --steps 5
 cmp -s "$tmp/a.ckpt" "$tmp/a.copy" && trained
 ok $? "  the checkpoint is untouched and nothing was trained"
-"$ANETRAIN" train --config "$cfg" --ckpt "$tmp/a.ckpt" --steps 5 --force --quiet > /dev/null 2> "$tmp/err"
+"$ANETRAIN" train --config "$cfg" --ckpt "$tmp/a.ckpt" --steps 5 --force > /dev/null 2> "$tmp/err"
 ok $? "--force starts over"
 grep -q "force: removed .*a.ckpt" "$tmp/err" && ! test -e "$tmp/a.ckpt.prev" &&
     [ "$(eval_loss "$tmp/a.ckpt")" != "$(eval_loss "$tmp/a.copy")" ]
@@ -85,11 +85,12 @@ kill -TERM $pid
 wait $pid
 ok $? "the first trainer, stopped by SIGTERM, saves and exits 0"
 "$ANETRAIN" train --config "$tmp/long.cfg" --ckpt "$tmp/l.ckpt" --resume --stop-after 1 \
-    --quiet > /dev/null 2> "$tmp/err"
+    > /dev/null 2> "$tmp/err"
 ok $? "  the lock is free once it has exited"
 
 # ---- signals that mean "stop" save like SIGTERM; PIPE and XFSZ are ignored -------------
 for sig in HUP QUIT USR1 USR2 ALRM XCPU; do
+    rm -f "$tmp/s.err"   # else wait_for may see the last run's lines before the shell truncates it
     "$ANETRAIN" train --config "$tmp/long.cfg" --ckpt "$tmp/sig$sig.ckpt" > /dev/null 2> "$tmp/s.err" &
     pid=$!
     wait_for "^step 10/" "$tmp/s.err"
@@ -98,7 +99,7 @@ for sig in HUP QUIT USR1 USR2 ALRM XCPU; do
     st=$?
     at=$(sed -n 's/.*stopping at step \([0-9]*\) as asked.*/\1/p' "$tmp/s.err")
     "$ANETRAIN" train --config "$tmp/long.cfg" --ckpt "$tmp/sig$sig.ckpt" --resume \
-        --stop-after 1 --quiet > /dev/null 2> "$tmp/err"
+        --stop-after 1 > /dev/null 2> "$tmp/err"
     ok $( ([ $st -eq 0 ] && grep -q "resumed .* at step ${at:-none}\$" "$tmp/err" &&
           [ "${at:-0}" -ge 10 ]); echo $?) "SIG$sig: exit 0, saved at step ${at:-?}, resumable" ||
         diag "status $st; run: $(tail -n 3 "$tmp/s.err")" "resume: $(head -n 3 "$tmp/err")"
@@ -125,7 +126,7 @@ wait $dead
 printf 'half a checkpoint' > "$tmp/a.ckpt.tmp.$dead"
 printf 'half a checkpoint' > "$tmp/a.ckpt.prev.tmp.$dead"
 printf 'still being written' > "$tmp/a.ckpt.tmp.$$"   # this shell lives
-"$ANETRAIN" train --config "$cfg" --ckpt "$tmp/a.ckpt" --resume --steps 6 --quiet > /dev/null 2> "$tmp/err"
+"$ANETRAIN" train --config "$cfg" --ckpt "$tmp/a.ckpt" --resume --steps 6 > /dev/null 2> "$tmp/err"
 ! test -e "$tmp/a.ckpt.tmp.$dead" && ! test -e "$tmp/a.ckpt.prev.tmp.$dead" && test -e "$tmp/a.ckpt.tmp.$$"
 ok $? "temp files of a dead pid are removed at start, a live one's kept"
 rm -f "$tmp/a.ckpt.tmp.$$"
@@ -137,7 +138,7 @@ sed -i 's/every = 0;/every = 10;/' "$tmp/ten.cfg"
 cp "$tmp/r.ckpt.prev" "$tmp/r.prev.copy"
 size=$(wc -c < "$tmp/r.ckpt")
 printf '\377\377\377\377' | dd of="$tmp/r.ckpt" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
-"$ANETRAIN" train --config "$tmp/ten.cfg" --ckpt "$tmp/r.ckpt" --resume --steps 40 --quiet > /dev/null 2> "$tmp/err"
+"$ANETRAIN" train --config "$tmp/ten.cfg" --ckpt "$tmp/r.ckpt" --resume --steps 40 > /dev/null 2> "$tmp/err"
 st=$?
 grep -q "cannot resume from .*r.ckpt: .*checksum mismatch" "$tmp/err" &&
     grep -q "falling back to .*r.ckpt.prev (step 20)" "$tmp/err"
@@ -150,7 +151,7 @@ ok $? "  the damaged file is kept as PATH.corrupt and the run saved a good PATH"
 rm -f "$tmp/b.ckpt" "$tmp/b.ckpt.prev"
 printf 'junk' > "$tmp/b.ckpt"
 printf 'junk' > "$tmp/b.ckpt.prev"
-"$ANETRAIN" train --config "$tmp/ten.cfg" --ckpt "$tmp/b.ckpt" --resume --steps 30 --quiet > /dev/null 2> "$tmp/err"
+"$ANETRAIN" train --config "$tmp/ten.cfg" --ckpt "$tmp/b.ckpt" --resume --steps 30 > /dev/null 2> "$tmp/err"
 st=$?
 ok $( ([ $st -eq 0 ] && grep -q "falling back to .*b.ckpt.best (step 20)" "$tmp/err"); echo $?) \
     "PATH and PATH.prev damaged: resumed from PATH.best (step 20)"
@@ -169,7 +170,7 @@ printf 'Tom and Mia went to the park. They saw a big red ball.\n%.0s' $(seq 1 20
 small_config "$tmp/good.cfg" 150
 sed -i 's/every = 0;/every = 10;/' "$tmp/good.cfg"
 printf 'data = { eval_path = "val.txt"; };\n' >> "$tmp/good.cfg"
-"$ANETRAIN" train --config "$tmp/good.cfg" --ckpt "$tmp/g.ckpt" --quiet > /dev/null 2> "$tmp/g.err"
+"$ANETRAIN" train --config "$tmp/good.cfg" --ckpt "$tmp/g.ckpt" > /dev/null 2> "$tmp/g.err"
 ok $? "a good 150-step run with validation"
 best=$(sed -n 's/.*validation loss \([0-9.]*\) on.*/\1/p' "$tmp/g.err" | sort -n | head -n 1)
 bestfile=$("$ANETRAIN" eval --config "$tmp/good.cfg" --ckpt "$tmp/g.ckpt.best" --data "$tmp/val.txt" \

@@ -38,7 +38,8 @@ static const char *differs(const struct ant_run_config *a, const struct ant_run_
     SAME(train.grad_clip); SAME(train.seed); SAME_STR(train.data_order);
     SAME(train.init_std); SAME(log_every);
     SAME_STR(data.path); SAME_STR(data.format); SAME_STR(data.tokenizer);
-    SAME_STR(data.eval_path);
+    SAME_STR(data.eval_path); SAME(data.eval_tail);
+    SAME_STR(metrics.path); SAME(metrics.seconds);
     SAME_STR(ckpt.path); SAME(ckpt.every); SAME_STR(ckpt.init_model);
     SAME(ckpt.diverge_factor); SAME(ckpt.diverge_steps); SAME(ckpt.max_rollbacks);
     SAME_STR(be.backend); SAME_LIST(be.fallback, be.n_fallback);
@@ -155,7 +156,8 @@ static const char full_text[] =
     "  weight_decay = 0.0; grad_clip = 0.0; seed = 12345678901L; data_order = \"sequential\";\n"
     "  init_std = 0.5; log_every = 3; };\n"
     "data = { path = \"train.txt\"; format = \"text\"; tokenizer = \"/abs/tok.bin\";\n"
-    "  eval_path = \"held/out.txt\"; };\n"
+    "  eval_path = \"held/out.txt\"; eval_tail = 0.25; };\n"
+    "log = { path = \"m.jsonl\"; seconds = 2.5; };\n"
     "checkpoint = { path = \"run.ckpt\"; every = 0; init_model = \"m.bin\";\n"
     "  diverge_factor = 2.5; diverge_steps = 9; max_rollbacks = 0; };\n"
     "backend = \"cpu\"; fallback = [ ]; exclude = [ \"ane-static\", \"ane-dynamic\" ];\n"
@@ -178,6 +180,9 @@ static void full_expected(struct ant_run_config *w, const char *dir)
     strcpy(w->data.format, "text");
     strcpy(w->data.tokenizer, "/abs/tok.bin");
     snprintf(w->data.eval_path, sizeof w->data.eval_path, "%sheld/out.txt", dir);
+    w->data.eval_tail = 0.25;
+    snprintf(w->metrics.path, sizeof w->metrics.path, "%sm.jsonl", dir);
+    w->metrics.seconds = 2.5;
     snprintf(w->ckpt.path, sizeof w->ckpt.path, "%srun.ckpt", dir);
     snprintf(w->ckpt.init_model, sizeof w->ckpt.init_model, "%sm.bin", dir);
     w->ckpt.diverge_factor = 2.5;
@@ -213,9 +218,9 @@ static void test_full_file(void)
     ok(config_validate(&rc, &e) == 0, "and validates (%s)", e.msg);
     config_setting_t *thr = rc.backend_settings ?
         config_setting_lookup(rc.backend_settings, "cpu.threads") : NULL;
-    ok(thr && config_setting_get_int(thr) == 3 && config_setting_source_line(thr) == 15 &&
+    ok(thr && config_setting_get_int(thr) == 3 && config_setting_source_line(thr) == 16 &&
        config_setting_source_file(thr) && !strcmp(config_setting_source_file(thr), path),
-       "backends.cpu.threads = 3 at all.cfg:15");
+       "backends.cpu.threads = 3 at all.cfg:16");
     config_free(&rc);
 
     /* from a string, relative paths stay relative to the current folder */
@@ -269,8 +274,9 @@ static void test_file_errors(void)
     expect_error("backend = \"cpu\";\nmodle = { dim = 64; };\n", 2, "modle",
                  "unknown key (did you mean model?)");
     expect_error("model = {\n  dim = 64;\n  dimm = 3;\n};\n", 3, "model.dimm",
-                 "unknown key (did you mean model.dim?)");
-    expect_error("\ndim = 64;\n", 2, "dim", "unknown key (did you mean model.dim?)");
+                 "unknown key (did you mean model.dim? write it as model = { dim = ...; };)");
+    expect_error("\ndim = 64;\n", 2, "dim", "unknown key (did you mean model.dim? write it as "
+                 "model = { dim = ...; };)");
     expect_error("train = {\n  zorglub = 1;\n};\n", 2, "train.zorglub", "unknown key");
     expect_error("model = 5;\n", 1, "model", "expected a group");
     expect_error("backends = [ \"cpu\" ];\n", 1, "backends", "expected a group");
@@ -571,6 +577,29 @@ static void test_sample(void)
     free(text);
 }
 
+/* A config in the install folder (ANT_DATADIR, a test folder here): its checkpoint and
+ * log paths stay relative to the working folder; its data paths are still the file's. */
+static void test_installed(void)
+{
+    struct ant_run_config rc;
+    struct ant_err e = {{0}};
+    char file[1024], want[1100];
+    mkdir(ANT_DATADIR, 0755);
+    snprintf(file, sizeof file, "%s/stories.cfg", ANT_DATADIR);
+    write_text(file, "checkpoint = { path = \"stories.ckpt\"; };\nlog = { path = \"s.jsonl\"; };\n"
+                     "data = { path = \"train.bin\"; };\n");
+    config_defaults(&rc);
+    int r = config_load(&rc, file, &e);
+    snprintf(want, sizeof want, "%s/train.bin", ANT_DATADIR);
+    ok(r == 0 && !strcmp(rc.ckpt.path, "stories.ckpt") && !strcmp(rc.metrics.path, "s.jsonl"),
+       "an installed config's checkpoint and log stay in the working folder (%s, %s)",
+       rc.ckpt.path, rc.metrics.path);
+    ok(r == 0 && !strcmp(rc.data.path, want), "  its data path is still the file's folder's");
+    config_free(&rc);
+    unlink(file);
+    rmdir(ANT_DATADIR);
+}
+
 int main(void)
 {
     tmp_dir_make("anetrain-config");
@@ -582,6 +611,7 @@ int main(void)
     test_relative_paths();
     test_backends_merge();
     test_sample();
+    test_installed();
     tmp_dir_remove();
     return tap_done();
 }

@@ -279,6 +279,46 @@ static void test_corpus(void)
     }
 }
 
+/* A held-out tail: 100 tokens, 20% held out = the last 20 (hand-computed); no training
+ * window, target included, reaches past token 79; the tail's windows are its tokens. */
+static void test_tail(void)
+{
+    enum { N = 100, T = 4 };
+    int x[N];
+    for (int i = 0; i < N; i++) x[i] = i;
+    write_tokens(tmp_path("tail.bin"), x, N);
+    struct ant_data *d, *tail;
+    struct ant_err e;
+    data_open(&d, tmp_path("tail.bin"), "tokens", 256, T, &e);
+    uint64_t fp = data_fingerprint(d);
+    int rc = data_split_tail(d, 0.2, T, &tail, &e);
+    ok(rc == 0 && data_n_tokens(d) == 80 && data_n_tokens(tail) == 20,
+       "20%% of 100 tokens: 80 to train on, 20 held out (%s)", rc ? e.msg : "");
+    if (rc) return;
+    ok(data_fingerprint(d) == fp, "the training part keeps the file's fingerprint");
+    struct ant_cursor cur = {0};
+    rng_seed(&cur.rng, 3);
+    int32_t tok[2 * T], tgt[2 * T];
+    int max = 0;
+    for (int k = 0; k < 2000; k++) {
+        data_next_batch(d, &cur, k & 1, 2, T, tok, tgt);
+        for (int i = 0; i < 2 * T; i++) max = tgt[i] > max ? tgt[i] : max;
+    }
+    ok(max == 79, "training windows reach token 79 and never the tail (max %d)", max);
+    struct ant_cursor c0 = {0};
+    data_next_batch(tail, &c0, 1, 1, T, tok, tgt);
+    ok(tok[0] == 80 && tok[3] == 83 && tgt[3] == 84, "the tail's first window is tokens 80..84");
+    ok(strstr(data_name(tail), "tail.bin (last 20%)") != NULL, "the tail is named: %s",
+       data_name(tail));
+    data_close(tail);
+    data_close(d);
+    data_open(&d, tmp_path("tail.bin"), "tokens", 256, T, &e);
+    ok(data_split_tail(d, 0.04, T, &tail, &e) < 0 && strstr(e.msg, "too few") &&
+       data_n_tokens(d) == N && !tail, "a tail shorter than seq_len + 1 is refused, data kept "
+       "whole (%s)", e.msg);
+    data_close(d);
+}
+
 int main(void)
 {
     tmp_dir_make("ant-data");
@@ -286,6 +326,7 @@ int main(void)
     test_windows();
     test_text();
     test_corpus();
+    test_tail();
     tmp_dir_remove();
     return tap_done();
 }

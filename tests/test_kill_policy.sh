@@ -15,7 +15,7 @@ refused=0 knocks=0 resumed=0 fallbacks=0 i=0
 for d in $delays; do
     i=$((i + 1))
     if [ -e "$ck" ]; then resume=--resume; else resume=; fi
-    "$ANETRAIN" train --config "$cfg" --ckpt "$ck" $resume --quiet > /dev/null 2> "$tmp/run$i.err" &
+    "$ANETRAIN" train --config "$cfg" --ckpt "$ck" $resume > /dev/null 2> "$tmp/run$i.err" &
     pid=$!
     j=0
     while ! grep -q "training .* parameters" "$tmp/run$i.err" 2>/dev/null &&
@@ -48,7 +48,7 @@ ok $([ $refused -eq $knocks ] && [ $knocks -gt 0 ]; echo $?) \
 ok $([ $fallbacks -eq 0 ] && [ $resumed -ge $((kills - 2)) ]; echo $?) \
     "each run resumed from PATH itself ($resumed resumes, $fallbacks fallbacks)"
 ok $([ "$rollbacks" -gt 0 ]; echo $?) "rollbacks happened between the kills ($rollbacks)"
-"$ANETRAIN" train --config "$cfg" --ckpt "$ck" --resume --stop-after 3 --quiet > /dev/null 2> "$tmp/last.err"
+"$ANETRAIN" train --config "$cfg" --ckpt "$ck" --resume --stop-after 3 > /dev/null 2> "$tmp/last.err"
 st=$?
 # it runs its 3 steps, or stops for divergence once its rollbacks run out: never a
 # refused checkpoint or a crash

@@ -65,7 +65,7 @@ ok $? "the good module in the same folder loads"
 
 small_config "$tmp/small.cfg" 3
 "$ANETRAIN" train --config "$tmp/small.cfg" --plugin-path "$dir" --ckpt "$tmp/t.ckpt" \
-    --quiet > "$tmp/train.out" 2>&1 &&
+    > "$tmp/train.out" 2>&1 &&
     "$ANETRAIN" eval --config "$tmp/small.cfg" --ckpt "$tmp/t.ckpt" --batches 1 \
     --plugin-path "$dir" 2>/dev/null | grep -q -E "loss [0-9]"
 ok $? "training and eval work beside the hostile folder"

@@ -1,9 +1,9 @@
 # Whole-program tests of the trainer (areas keep their unit tests in their fragments).
 EXTRA_DIST += %reldir%/tap.h %reldir%/tap.sh
 TESTS += %reldir%/test_train.sh %reldir%/test_errors.sh %reldir%/test_ckpt_policy.sh \
-	%reldir%/test_kill_policy.sh %reldir%/test_formats.sh
+	%reldir%/test_kill_policy.sh %reldir%/test_formats.sh %reldir%/test_run.sh
 EXTRA_DIST += %reldir%/test_train.sh %reldir%/test_errors.sh %reldir%/test_ckpt_policy.sh \
-	%reldir%/test_kill_policy.sh %reldir%/test_formats.sh
+	%reldir%/test_kill_policy.sh %reldir%/test_formats.sh %reldir%/test_run.sh
 
 # Mutation fuzzing of every reader of user input (data, model.bin, tokenizer.bin,
 # checkpoints, configs, chip profiles, MIL programs and blobs): a fixed seed and budget

@@ -8,4 +8,4 @@ anetrain_SOURCES += \
 	%reldir%/fileio.c %reldir%/fileio.h \
 	%reldir%/xxh64.c %reldir%/xxh64.h %reldir%/le.h %reldir%/blas.h \
 	%reldir%/rng.c %reldir%/rng.h \
-	%reldir%/state.c %reldir%/state.h
+	%reldir%/state.c %reldir%/state.h %reldir%/blas.h

@@ -31,7 +31,10 @@ int cli_parse_double(const char *s, double *out)
 static int take_config_flag(struct cli_config_flags *f, int code, const char *arg)
 {
     switch (code) {
-    case OPT_CONFIG: f->config = arg; return 1;
+    case OPT_CONFIG:
+        if (f->config) return -1;   /* one file; it may @include others */
+        f->config = arg;
+        return 1;
     case OPT_PRESET: f->preset = arg; return 1;
     case OPT_BACKEND: f->backend = arg; return 1;
     case OPT_CHIP: f->chip = arg; return 1;
@@ -49,19 +52,29 @@ static int take_config_flag(struct cli_config_flags *f, int code, const char *ar
 int cli_next_option(int argc, char **argv, const struct option *opts,
                     struct cli_config_flags *f, const char *usage, int *status)
 {
-    int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    int c, took;
+    opterr = 0;   /* our own messages, naming `anetrain COMMAND` */
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         if (c == OPT_HELP) {
             fputs(usage, stdout);
             *status = 0;
             return -1;
         }
-        if (c == '?') break;
-        if (!take_config_flag(f, c, optarg)) return c;
+        if (c == '?' || c == ':') break;
+        if ((took = take_config_flag(f, c, optarg)) < 0) {
+            fprintf(stderr, "anetrain %s: --config given twice (%s, then %s): give one file "
+                    "(it may @include others)\n", argv[0], f->config, optarg);
+            break;
+        }
+        if (!took) return c;
     }
-    if (c == '?' || (c == -1 && optind < argc)) {
-        /* getopt has said what was wrong with an option; one line of help, not the page */
-        if (c == -1) fprintf(stderr, "anetrain %s: unexpected argument '%s'\n", argv[0], argv[optind]);
+    if (c != -1 || optind < argc) {
+        if (c == ':')
+            fprintf(stderr, "anetrain %s: option '%s' needs a value\n", argv[0], argv[optind - 1]);
+        else if (c == '?')
+            fprintf(stderr, "anetrain %s: unknown option '%s'\n", argv[0], argv[optind - 1]);
+        else if (c == -1)
+            fprintf(stderr, "anetrain %s: unexpected argument '%s'\n", argv[0], argv[optind]);
         fprintf(stderr, "Try 'anetrain %s --help'.\n", argv[0]);
         *status = 2;
     }
@@ -72,6 +85,66 @@ static int copy_flag(char *dst, size_t cap, const char *src, const char *flag, s
 {
     if (strlen(src) >= cap) return ant_errf(e, "%s: value too long", flag);
     strcpy(dst, src);
+    return 0;
+}
+
+int cli_ckpt_base(const char *path, struct ant_ckpt_info *info, char *used, size_t cap)
+{
+    static const char *const suffix[] = {"", ".prev", ".best"};
+    for (size_t i = 0; i < 3; i++) {
+        struct ant_err pe;
+        snprintf(used, cap, "%s%s", path, suffix[i]);
+        if (ckpt_peek(used, info, &pe) == 0) return 0;
+    }
+    return -1;
+}
+
+const char *cli_shell_quote(const char *s, char *buf, size_t cap)
+{
+    if (s[0] && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                          "_./=:,+-@%") == strlen(s)) {
+        snprintf(buf, cap, "%s", s);
+        return buf;
+    }
+    size_t k = 0;
+    if (cap < 3) return "''";
+    buf[k++] = '\'';
+    for (; *s && k + 6 < cap; s++) {
+        if (*s == '\'') memcpy(buf + k, "'\\''", 4), k += 4;
+        else buf[k++] = *s;
+    }
+    buf[k++] = '\'';
+    buf[k] = 0;
+    return buf;
+}
+
+/* The options a checkpoint holds (model, training, data, log, checkpoint interval), so
+ * `train --resume` needs no config. Older checkpoints know only their data's name. */
+static int apply_ckpt(struct ant_run_config *rc, const struct ant_ckpt_info *in, struct ant_err *e)
+{
+    const struct ant_ckpt_origin *o = &in->origin;
+    rc->model = in->model;
+    rc->train = in->train;
+    if (!o->data_format[0]) {   /* version 1 or 2 */
+        if (strcmp(in->data_name, "<embedded corpus>") != 0)
+            return copy_flag(rc->data.path, sizeof rc->data.path, in->data_name, "data.path", e);
+        return 0;
+    }
+    if (copy_flag(rc->data.path, sizeof rc->data.path, o->data_path, "data.path", e) < 0 ||
+        copy_flag(rc->data.format, sizeof rc->data.format, o->data_format, "data.format", e) < 0 ||
+        copy_flag(rc->data.eval_path, sizeof rc->data.eval_path, o->eval_path, "data.eval_path", e) < 0 ||
+        copy_flag(rc->data.tokenizer, sizeof rc->data.tokenizer, o->tokenizer, "data.tokenizer", e) < 0 ||
+        copy_flag(rc->metrics.path, sizeof rc->metrics.path, o->log_path, "log.path", e) < 0)
+        return -1;
+    /* the path as the run gave it (its name in the checkpoint) where it still names the
+     * same file, so the resumed run is the same run; else the absolute one */
+    char *abs = realpath(in->data_name, NULL);
+    if (abs && !strcmp(abs, o->data_path))
+        snprintf(rc->data.path, sizeof rc->data.path, "%s", in->data_name);
+    free(abs);
+    rc->data.eval_tail = o->eval_tail;
+    rc->ckpt.every = o->ckpt_every;   /* 0 = only at the end */
+    if (o->log_every > 0) rc->log_every = o->log_every;
     return 0;
 }
 
@@ -87,6 +160,7 @@ int cli_build_config(struct ant_run_config *rc, const struct cli_config_flags *f
         if (config_load_string(rc, text, f->preset, e) < 0) return -1;
     }
     if (f->config && config_load(rc, f->config, e) < 0) return -1;
+    if (f->base && apply_ckpt(rc, f->base, e) < 0) return -1;
 
     const char *backend = f->backend ? f->backend : getenv("ANETRAIN_BACKEND");
     const char *chip = f->chip ? f->chip : getenv("ANETRAIN_CHIP");

@@ -7,6 +7,7 @@
 
 #include "config/config.h"
 #include "base/util.h"
+#include "formats/ckpt.h"
 
 /* Options every run-config command understands; codes start at 1000. Append these to a
  * command's own getopt_long table with cli_config_options(). */
@@ -49,6 +50,9 @@ struct cli_config_flags {
     const char *config, *preset, *backend, *chip, *os, *data, *ckpt, *plugin_path;
     const char *threads, *seed;
     int strict;
+    /* --resume with no --config or --preset: the checkpoint's options, read over the
+       defaults (cli_ckpt_base); flags still apply after them */
+    const struct ant_ckpt_info *base;
 };
 
 /* The option loop of a run-config command: returns the next code that is the
@@ -62,6 +66,12 @@ int cli_next_option(int argc, char **argv, const struct option *opts,
  * ANETRAIN_CHIP, ANETRAIN_OS only where no flag was given), then validate. */
 int cli_build_config(struct ant_run_config *rc, const struct cli_config_flags *f,
                      struct ant_err *e);
+
+/* The checkpoint a resume continues (PATH, else PATH.prev, else PATH.best, as the
+ * trainer tries them) peeked into info; -1 if none can be read. */
+int cli_ckpt_base(const char *path, struct ant_ckpt_info *info, char *used, size_t cap);
+/* s quoted for a POSIX shell where it needs it, into buf. */
+const char *cli_shell_quote(const char *s, char *buf, size_t cap);
 
 /* Strict number parsing: the whole string must be the number. */
 int cli_parse_long(const char *s, long lo, long hi, long *out);

@@ -10,8 +10,12 @@ anetrain_SOURCES = \
 	%reldir%/cli.c %reldir%/cli.h \
 	%reldir%/cmd_train.c %reldir%/cmd_sample.c %reldir%/cmd_eval.c %reldir%/cmd_export.c \
 	%reldir%/cmd_tokenize.c %reldir%/cmd_vocab.c \
-	%reldir%/cmd_backends.c %reldir%/cmd_doctor.c %reldir%/inspect.c %reldir%/inspect.h
+	%reldir%/cmd_backends.c %reldir%/cmd_doctor.c %reldir%/inspect.c %reldir%/inspect.h \
+	%reldir%/cmd_plot.c %reldir%/cmd_top.c
 anetrain_LDADD = $(LIBLTDL) $(LIBCONFIG_LIBS) $(OPENBLAS_LIBS) -lm
+if HAVE_CURSES
+anetrain_LDADD += $(CURSES_LIBS)
+endif
 # The CPU backend is linked in as a preloaded libltdl module so training works with an
 # empty or broken plugin folder (DESIGN.md "Who owns what").
 anetrain_LDFLAGS = $(AM_LDFLAGS) -dlpreopen backends/builtin/ant_cpu.la

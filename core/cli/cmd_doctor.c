@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+#include "base/blas.h"
 #include "dispatch/chip.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
@@ -28,6 +29,9 @@ int cmd_doctor(int argc, char **argv)
     printf("%s doctor\n", PACKAGE_STRING);
     if (uname(&u) == 0) printf("system: %s %s %s\n", u.sysname, u.release, u.machine);
     printf("config: %s\n", in.rc.source);
+    /* bit-exact resume needs the same thread count: the checkpoint records it */
+    printf("BLAS: %s, kernel %s, %d thread%s\n", ANT_BLAS_NAME, ant_blas_core(),
+           ant_blas_threads(), ant_blas_threads() == 1 ? "" : "s");
     chip_print(&in.chip, stdout);
     inspect_print_path(&in, stdout);
     inspect_print_modules(&in, stdout);

@@ -1,18 +1,22 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "data/data.h"
 #include "dispatch/dispatch.h"
 #include "train/evaluate.h"
+#include "formats/ckpt.h"
 #include "formats/model_io.h"
 
 static const char usage[] =
-    "usage: anetrain eval (--ckpt FILE | --model FILE) [--data FILE] [--batches N]\n"
+    "usage: anetrain eval [--ckpt FILE | --model FILE] [--data FILE] [--batches N]\n"
     "Mean cross-entropy of a model on a data file, over consecutive windows from the\n"
-    "start of the file (the embedded corpus when no --data is given).\n"
+    "start of the file. Defaults: --ckpt anetrain.ckpt, and the held-out data its run\n"
+    "validated on (data.eval_path, or the tail of its text data), so the figure matches\n"
+    "the run's validation loss; with --config or --preset, that file's data instead.\n"
     "\n"
     "  --model FILE       llama2.c model.bin (or a checkpoint)\n"
     "  --batches N        batches to average over (default 20; fewer if the file is short)\n"
@@ -20,17 +24,44 @@ static const char usage[] =
 
 enum { OPT_MODEL = OPT_CLI_LAST, OPT_BATCHES };
 
-static int evaluate(struct ant_run_config *rc, const char *model, long batches, struct ant_err *e)
+/* The held-out data of the checkpoint's run, when it says (format 3). */
+static int ckpt_data(struct ant_run_config *rc, const char *model, int *tail)
+{
+    static struct ant_ckpt_info info;
+    struct ant_err pe;
+    const struct ant_ckpt_origin *o = &info.origin;
+    *tail = 0;
+    if (ckpt_peek(model, &info, &pe) < 0 || !o->data_format[0]) return 0;
+    snprintf(rc->data.format, sizeof rc->data.format, "%s", o->data_format);
+    if (o->eval_path[0]) {
+        snprintf(rc->data.path, sizeof rc->data.path, "%s", o->eval_path);
+    } else {
+        snprintf(rc->data.path, sizeof rc->data.path, "%s", o->data_path);
+        rc->data.eval_tail = o->eval_tail;
+        *tail = o->eval_tail > 0;
+    }
+    return 0;
+}
+
+static int evaluate(struct ant_run_config *rc, const char *model, long batches, int from_ckpt,
+                    struct ant_err *e)
 {
     struct ant_train_state s;
-    struct ant_data *data = NULL;
+    struct ant_data *data = NULL, *whole = NULL;
     struct ant_dispatch *d = NULL;
     int32_t *buf = NULL;
     int rc_eval = -1;
     if (model_load(model, &s, e) < 0) return -1;
     rc->model = s.model;
     int B = rc->train.batch_size, T = s.model.seq_len;
+    int tail = 0;
+    if (from_ckpt) ckpt_data(rc, model, &tail);
     if (data_open(&data, rc->data.path, rc->data.format, s.model.vocab_size, T, e) < 0) goto out;
+    if (tail && data_is_text(data)) {   /* the tail reads whole's memory: close it last */
+        whole = data;
+        data = NULL;
+        if (data_split_tail(whole, rc->data.eval_tail, T, &data, e) < 0) goto out;
+    }
     buf = malloc(sizeof *buf * 2 * (size_t)B * T);
     if (!buf) {
         ant_errf(e, "out of memory");
@@ -45,6 +76,7 @@ static int evaluate(struct ant_run_config *rc, const char *model, long batches, 
 out:
     if (d) dispatch_close(d);
     if (data) data_close(data);
+    if (whole) data_close(whole);
     free(buf);
     state_free(&s);
     return rc_eval;
@@ -73,12 +105,12 @@ int cmd_eval(int argc, char **argv)
         }
     }
     if (status >= 0) return status;
-    if (!model) model = cf.ckpt;
-    if (!model) return fail("eval", "give --ckpt FILE or --model FILE");
+    if (!model) model = cf.ckpt ? cf.ckpt : "anetrain.ckpt";
+    int from_ckpt = !cf.data && !cf.config && !cf.preset;
     struct ant_run_config rc;
     struct ant_err e;
     status = 0;
-    if (cli_build_config(&rc, &cf, &e) < 0 || evaluate(&rc, model, batches, &e) < 0)
+    if (cli_build_config(&rc, &cf, &e) < 0 || evaluate(&rc, model, batches, from_ckpt, &e) < 0)
         status = fail("eval", e.msg);
     config_free(&rc);
     return status;

@@ -8,13 +8,15 @@
 #include "cli/commands.h"
 #include "data/tokenizer.h"
 #include "data/tokenizer_write.h"
+#include "formats/ckpt.h"
 #include "formats/hf.h"
 #include "formats/llama2c.h"
 #include "formats/model_io.h"
 
 static const char usage[] =
-    "usage: anetrain export (--ckpt FILE | --model FILE) --out PATH [options]\n"
-    "Write a model for other programs. The input is any model anetrain reads.\n"
+    "usage: anetrain export [--ckpt FILE | --model FILE] --out PATH [options]\n"
+    "Write a model for other programs. The input is any model anetrain reads (default\n"
+    "anetrain.ckpt). The output is written atomically; --out never replaces a checkpoint.\n"
     "\n"
     "  --format llama2c   llama2.c's model.bin (default), plus the tokenizer.bin that\n"
     "                     llama2.c's run.c needs, written beside it: the byte tokenizer\n"
@@ -69,6 +71,33 @@ static int write_tokenizer(const char *model_out, const char *tok_in, int vocab,
     return 0;
 }
 
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && !strcmp(s + n - m, suffix);
+}
+
+/* --out must not replace a checkpoint (its moments and run record would be lost for a
+ * model.bin): not the input, not a file holding a checkpoint, not a checkpoint's name. */
+static int check_out(const char *in, const char *out, struct ant_err *e)
+{
+    char *ri = realpath(in, NULL), *ro = realpath(out, NULL);
+    int same = ri && ro && !strcmp(ri, ro);
+    free(ri);
+    free(ro);
+    if (same || !strcmp(in, out))
+        return ant_errf(e, "--out %s: is the model being exported; choose another name", out);
+    struct ant_ckpt_info info;
+    struct ant_err pe;
+    if (ckpt_peek(out, &info, &pe) == 0)
+        return ant_errf(e, "--out %s: holds an anetrain checkpoint (step %ld) that export "
+                           "would replace with a model.bin; choose another name", out, info.step);
+    if (ends_with(out, ".ckpt") || ends_with(out, ".ckpt.prev") || ends_with(out, ".ckpt.best"))
+        return ant_errf(e, "--out %s: a checkpoint's name, but export writes a llama2.c "
+                           "model.bin; choose another name (model.bin)", out);
+    return 0;
+}
+
 int cmd_export(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -85,7 +114,8 @@ int cmd_export(int argc, char **argv)
     long version = 0;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {
         case OPT_FORMAT: format = optarg; break;
         case OPT_MODEL:
@@ -97,15 +127,20 @@ int cmd_export(int argc, char **argv)
                 return fail("export", "--version: expected 0, 1 or 2");
             break;
         case OPT_HELP_EXPORT: fputs(usage, stdout); return 0;
-        default: fputs(usage, stderr); return 2;
+        default:
+            fprintf(stderr, "anetrain export: %s '%s'\nTry 'anetrain export --help'.\n",
+                    c == ':' ? "option needs a value:" : "unknown option", argv[optind - 1]);
+            return 2;
         }
     }
     int hf = !strcmp(format, "hf");
     if (!hf && strcmp(format, "llama2c") != 0)
         return fail("export", "--format: llama2c or hf");
-    if (!in || !out) return fail("export", "give --ckpt FILE (or --model FILE) and --out PATH");
+    if (!in) in = "anetrain.ckpt";
+    if (!out) return fail("export", "give --out PATH (and --ckpt FILE, default anetrain.ckpt)");
     struct ant_train_state s;
     struct ant_err e;
+    if (check_out(in, out, &e) < 0) return fail("export", e.msg);
     if (model_load(in, &s, &e) < 0) return fail("export", e.msg);
     int rc;
     if (hf) rc = hf_write(out, &s.model, s.weights, &e);

@@ -4,7 +4,9 @@
  * the compile budget happen as in a real run), is stopped by SIGALRM when the time is
  * up (it saves, like any stop signal), and the verdict comes from its report and its
  * peak memory. */
+#ifndef _DEFAULT_SOURCE   /* ncurses' pkg-config flags define it for all of anetrain */
 #define _DEFAULT_SOURCE
+#endif
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>

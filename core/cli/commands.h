@@ -12,6 +12,8 @@ int cmd_vocab(int argc, char **argv);
 int cmd_soak(int argc, char **argv);       /* cli/cmd_soak.c */
 int cmd_backends(int argc, char **argv);   /* cli/cmd_backends.c */
 int cmd_doctor(int argc, char **argv);     /* cli/cmd_doctor.c */
+int cmd_plot(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 int ane_mil_main(int argc, char **argv);   /* ane/tool/mil_tool.c */
 
 /* Print "anetrain CMD: msg" to stderr and return 1 (for `return fail(...)`). */

@@ -26,8 +26,10 @@ static const char usage[] =
     "  backends   list the backend modules, their probes and the one auto picks\n"
     "  doctor     chip, profile, plugin path and a self-test of each usable backend\n"
     "  mil        check or run a MIL program on the ANE emulator\n"
+    "  plot       draw a run's metrics log as a PNG or SVG\n"
+    "  top        watch a run's metrics log live in the terminal\n"
     "\n"
-    "'anetrain COMMAND --help' describes a command's options.\n"
+    "'anetrain help COMMAND' (or 'anetrain COMMAND --help') describes its options.\n"
     "Environment: ANETRAIN_BACKEND, ANETRAIN_CHIP, ANETRAIN_OS, ANETRAIN_PLUGIN_PATH,\n"
     "ANETRAIN_VERBOSE.\n";
 
@@ -52,9 +54,17 @@ int main(int argc, char **argv)
         {"train", cmd_train},       {"sample", cmd_sample}, {"eval", cmd_eval},
         {"export", cmd_export},     {"backends", cmd_backends}, {"doctor", cmd_doctor},
         {"mil", ane_mil_main},      {"tokenize", cmd_tokenize}, {"vocab", cmd_vocab}, {"soak", cmd_soak},
+        {"plot", cmd_plot},         {"top", cmd_top},
     };
     if (argc < 2) {
         fputs(usage, stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "help") && argc > 2) {   /* help COMMAND = COMMAND --help */
+        for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+            if (!strcmp(argv[2], cmds[i].name))
+                return cmds[i].run(2, (char *[]){argv[2], "--help", NULL});
+        fprintf(stderr, "anetrain help: unknown command '%s'\n\n%s", argv[2], usage);
         return 2;
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {

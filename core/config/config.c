@@ -44,7 +44,7 @@ enum kind {
     PATHS,  /* the same, each entry a PATH */
 };
 
-enum rule { ANY, GE0, GE1, GT0, UNIT, NONEMPTY };
+enum rule { ANY, GE0, GE1, GT0, UNIT, HALF, NONEMPTY };
 
 struct key {
     const char *name;     /* "model.dim" */
@@ -96,6 +96,9 @@ static const struct key keys[] = {
     CHOICE("data.format", data.format, "auto, tokens, text"),
     K("data.tokenizer", PATH, data.tokenizer, ANY),
     K("data.eval_path", PATH, data.eval_path, ANY),
+    K("data.eval_tail", REAL, data.eval_tail, HALF),
+    K("log.path", PATH, metrics.path, ANY),
+    K("log.seconds", REAL, metrics.seconds, GT0),
     K("checkpoint.path", PATH, ckpt.path, ANY),
     K("checkpoint.every", INT, ckpt.every, GE0),
     K("checkpoint.init_model", PATH, ckpt.init_model, ANY),
@@ -114,7 +117,7 @@ static const struct key keys[] = {
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
 /* Groups of keys; "backends" is checked only for shape and kept for the dispatcher. */
-static const char *const groups[] = {"model", "train", "data", "checkpoint", "backends"};
+static const char *const groups[] = {"model", "train", "data", "checkpoint", "log", "backends"};
 
 struct origin {
     const char *file;   /* interned in the store; NULL = never set by a file */
@@ -136,6 +139,7 @@ struct source {
     struct store *st;   /* interns the joined names of @include'd files */
     const char *name;   /* file name or the string's name, for messages */
     size_t dir;         /* relative paths get name[0..dir), the file's folder and '/' */
+    int installed;      /* the file lives in the install folder (ANT_DATADIR) */
     const char *file[N_KEYS];   /* per key: set by this load, at file:line */
     unsigned line[N_KEYS];
 };
@@ -213,6 +217,7 @@ static const char *rule_broken(enum rule r, double v)
     case GE1: return v >= 1 ? NULL : "must be >= 1";
     case GT0: return v > 0 ? NULL : "must be > 0";
     case UNIT: return v >= 0 && v < 1 ? NULL : "must be in [0, 1)";
+    case HALF: return v >= 0 && v <= 0.5 ? NULL : "must be in [0, 0.5]";
     default: return NULL;
     }
 }
@@ -314,7 +319,12 @@ static int put_string(const struct key *k, const char *key, const config_setting
                       const char *str, char *dst, const struct source *src, struct ant_err *e)
 {
     size_t dir = 0;
-    if ((k->kind == PATH || k->kind == PATHS) && str[0] && str[0] != '/') {
+    /* An installed preset names its outputs (checkpoint, log) relative to where the
+     * program runs: never inside the install folder. */
+    int output = k->off == offsetof(struct ant_run_config, ckpt.path) ||
+                 k->off == offsetof(struct ant_run_config, metrics.path);
+    if ((k->kind == PATH || k->kind == PATHS) && str[0] && str[0] != '/' &&
+        !(output && src->installed)) {
         dir = src->dir;
         if (dir + strlen(str) >= k->cap)
             return fail_at(e, src, s, key, "too long once joined to the folder of %s "
@@ -414,7 +424,11 @@ static int read_key(const struct key *k, const config_setting_t *s, struct ant_r
 static int unknown(const config_setting_t *s, const char *name, const struct source *src,
                    struct ant_err *e)
 {
-    const char *near = suggest(name);
+    const char *near = suggest(name), *dot = near ? strchr(near, '.') : NULL;
+    /* a dotted name is not config syntax: say how to write it */
+    if (dot)
+        return fail_at(e, src, s, name, "unknown key (did you mean %s? write it as "
+                       "%.*s = { %s = ...; };)", near, (int)(dot - near), near, dot + 1);
     if (near) return fail_at(e, src, s, name, "unknown key (did you mean %s?)", near);
     return fail_at(e, src, s, name, "unknown key");
 }
@@ -571,6 +585,23 @@ static struct store *store_of(struct ant_run_config *rc)
     return st;
 }
 
+/* Whether file's folder is the install folder of the configs (ANT_DATADIR). */
+static int in_install_dir(const char *file)
+{
+#ifdef ANT_DATADIR
+    char *real = realpath(file, NULL), *inst = realpath(ANT_DATADIR, NULL);
+    const char *slash = real ? strrchr(real, '/') : NULL;
+    int in = real && inst && slash && (size_t)(slash - real) == strlen(inst) &&
+             !strncmp(real, inst, strlen(inst));
+    free(real);
+    free(inst);
+    return in;
+#else
+    (void)file;
+    return 0;
+#endif
+}
+
 /* Applies a parsed config to rc, all or nothing (but for running out of memory). */
 static int apply(struct ant_run_config *rc, const config_t *cfg, const char *name,
                  int from_file, struct ant_err *e)
@@ -587,6 +618,7 @@ static int apply(struct ant_run_config *rc, const config_t *cfg, const char *nam
     src->st = st;
     src->name = name;
     if (from_file && strrchr(name, '/')) src->dir = (size_t)(strrchr(name, '/') - name) + 1;
+    src->installed = from_file && in_install_dir(name);
     if (read_root(cfg, tmp, src, e) < 0) goto out;
     const config_setting_t *b = config_lookup(cfg, "backends");
     if (b && merge_backends(st, b, name) < 0) {

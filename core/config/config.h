@@ -31,6 +31,14 @@ struct ant_data_opts {
     char format[ANT_NAME_MAX];     /* "auto" | "tokens" (uint16) | "text" (bytes) */
     char tokenizer[ANT_PATH_MAX];  /* llama2.c tokenizer.bin for decoding; "" = bytes */
     char eval_path[ANT_PATH_MAX];  /* optional held-out data */
+    double eval_tail;              /* with no eval_path, this fraction of a text file's
+                                      end is held out for validation (0 = none) */
+};
+
+struct ant_metrics_opts {
+    char path[ANT_PATH_MAX];       /* the metrics log; "" = PATH.log.jsonl beside the
+                                      checkpoint, "none" = no log */
+    double seconds;                /* on a pipe, a progress line at least this often */
 };
 
 struct ant_ckpt_opts {
@@ -63,6 +71,7 @@ struct ant_run_config {
     struct ant_data_opts data;
     struct ant_ckpt_opts ckpt;
     struct ant_backend_opts be;
+    struct ant_metrics_opts metrics;
     long log_every;                /* steps between log lines */
     char source[ANT_PATH_MAX];     /* the config file read, or "<embedded default>" */
     void *backend_settings;        /* libconfig setting of group "backends", or NULL;

@@ -31,3 +31,8 @@ tests_test_config_SOURCES = tests/test_config.c tests/test_util.h %reldir%/confi
 	%reldir%/config.h core/base/util.c core/base/util.h
 nodist_tests_test_config_SOURCES = %reldir%/presets.c
 tests_test_config_LDADD = $(LIBCONFIG_LIBS)
+# An install folder the test can write, to check that an installed preset's outputs
+# stay out of it.
+tests_test_config_CPPFLAGS = $(AM_CPPFLAGS) -UANT_DATADIR \
+	-DANT_DATADIR='"$(abs_builddir)/tests/installed-configs"'
+CLEANFILES += tests/installed-configs/stories.cfg

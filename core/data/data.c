@@ -141,8 +141,36 @@ int data_open(struct ant_data **out, const char *path, const char *format, int v
 }
 
 size_t data_n_tokens(const struct ant_data *d) { return d->n_tokens; }
+int data_is_text(const struct ant_data *d) { return d->token_bytes == 1; }
 const char *data_name(const struct ant_data *d) { return d->name; }
 uint64_t data_fingerprint(const struct ant_data *d) { return d->fingerprint; }
+
+int data_split_tail(struct ant_data *d, double fraction, int seq_len, struct ant_data **tail,
+                    struct ant_err *e)
+{
+    *tail = NULL;
+    size_t n = d->n_tokens, keep = n - (size_t)((double)n * fraction);
+    if (!(fraction > 0 && fraction < 1) || keep < (size_t)seq_len + 1 ||
+        n - keep < (size_t)seq_len + 1)
+        return ant_errf(e, "%s: %zu tokens are too few to hold out %g%% for validation "
+                        "(each part needs seq_len + 1 = %d)", d->name, n, 100 * fraction,
+                        seq_len + 1);
+    struct ant_data *t = calloc(1, sizeof *t);
+    char name[ANT_PATH_MAX + 64];
+    snprintf(name, sizeof name, "%s (last %g%%)", d->name, 100 * fraction);
+    if (!t || !(t->name = strdup(name))) {
+        free(t);
+        return ant_errf(e, "%s: out of memory", d->name);
+    }
+    t->token_bytes = d->token_bytes;
+    t->bytes = d->bytes + keep * (size_t)d->token_bytes;
+    t->n_tokens = n - keep;
+    t->n_bytes = t->n_tokens * (size_t)t->token_bytes;
+    t->fingerprint = fingerprint(t);
+    d->n_tokens = keep;
+    *tail = t;
+    return 0;
+}
 
 void data_next_batch(struct ant_data *d, struct ant_cursor *cur, int sequential, int B, int T,
                      int32_t *tokens, int32_t *targets)

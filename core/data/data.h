@@ -36,10 +36,18 @@ struct ant_data;
 int data_open(struct ant_data **out, const char *path, const char *format, int vocab_size,
               int seq_len, struct ant_err *e);
 size_t data_n_tokens(const struct ant_data *d);
+int data_is_text(const struct ant_data *d);        /* byte tokens (text or the corpus) */
 const char *data_name(const struct ant_data *d);   /* the path, or "<embedded corpus>" */
 /* A cheap identity of the data: its size, format and a hash of its first and last 4 KiB.
  * Stored in checkpoints to warn when a run resumes on other data. */
 uint64_t data_fingerprint(const struct ant_data *d);
+/* Hold out the last `fraction` (0 < fraction < 1) of d's tokens: *tail reads them (it
+ * shares d's memory: close it before d) and d keeps the tokens before them for training,
+ * so no training window, target included, reaches into the tail. d's name and
+ * fingerprint stay those of the whole file. Refused, naming the file, when either part
+ * would hold fewer than seq_len + 1 tokens. */
+int data_split_tail(struct ant_data *d, double fraction, int seq_len, struct ant_data **tail,
+                    struct ant_err *e);
 /* Fill B windows of T tokens and their targets (see above). T must not exceed the
  * seq_len given to data_open, so that every window fits. tokens, targets: [B*T]. */
 void data_next_batch(struct ant_data *d, struct ant_cursor *cur, int sequential, int B, int T,

@@ -399,6 +399,15 @@ const char *dispatch_backend_name(const struct ant_dispatch *d)
 
 int dispatch_switches(const struct ant_dispatch *d) { return d->switches; }
 
+const char *dispatch_switch_at(const struct ant_dispatch *d, int i, const char **from,
+                               const char **to)
+{
+    if (i < 0 || i >= d->n_sw) return NULL;
+    *from = d->sw[i].from;
+    *to = d->sw[i].to;
+    return d->sw[i].cause;
+}
+
 const struct ant_chip *dispatch_chip(const struct ant_dispatch *d) { return &d->chip; }
 
 void dispatch_set_step(struct ant_dispatch *d, long step) { d->step = step; }

@@ -46,6 +46,10 @@ int dispatch_weights_changed(struct ant_dispatch *d, const float *weights, struc
 
 const char *dispatch_backend_name(const struct ant_dispatch *d);
 int dispatch_switches(const struct ant_dispatch *d);        /* fallbacks taken so far */
+/* The i-th switch (from 0): its cause, with the backends it went from and to ("" when
+ * none was left); NULL past the last one recorded (the first 32 are). */
+const char *dispatch_switch_at(const struct ant_dispatch *d, int i, const char **from,
+                               const char **to);
 const struct ant_chip *dispatch_chip(const struct ant_dispatch *d);
 /* The step number used in log lines (the trainer's optimizer step); counts train steps
  * from 0 by itself otherwise. */

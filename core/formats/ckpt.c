@@ -69,9 +69,20 @@ static const struct field fields[] = {
     FIELD("run.low_loss", F_F64, run.low_loss),
     FIELD("run.best_loss", F_F64, run.best_loss),
     FIELD("run.best_step", F_INT, run.best_step),
+    /* version 3: where the run came from (ckpt.h) */
+    FIELD("origin.data_path", F_STR, origin.data_path),
+    FIELD("origin.data_format", F_STR, origin.data_format),
+    FIELD("origin.eval_path", F_STR, origin.eval_path),
+    FIELD("origin.eval_tail", F_F64, origin.eval_tail),
+    FIELD("origin.tokenizer", F_STR, origin.tokenizer),
+    FIELD("origin.log_path", F_STR, origin.log_path),
+    FIELD("origin.blas_threads", F_INT, origin.blas_threads),
+    FIELD("origin.ckpt_every", F_INT, origin.ckpt_every),
+    FIELD("origin.log_every", F_INT, origin.log_every),
 };
 #define N_FIELDS (sizeof fields / sizeof fields[0])
 #define N_FIELDS_V1 34   /* a version 1 file ends after data_fingerprint */
+#define N_FIELDS_V2 40   /* a version 2 file, after run.best_step */
 #define N_MODEL_FIELDS 10
 
 /* A tripwire: a field added to these structs must be added to the table above (and
@@ -82,7 +93,7 @@ _Static_assert(sizeof(struct ant_train_opts) == 224, "update the meta fields in 
 #endif
 
 /* Large enough for every field at its longest (strings are bounded by their arrays). */
-#define META_MAX 4096
+#define META_MAX 8192
 
 static int64_t get_int(const void *p, size_t size)
 {
@@ -138,7 +149,7 @@ static int meta_decode(const char *path, uint32_t version, const unsigned char *
     ckpt_run_defaults(&info->run);
     unsigned char *base = (unsigned char *)info;
     const unsigned char *end = p + n;
-    size_t n_fields = version >= 2 ? N_FIELDS : N_FIELDS_V1;
+    size_t n_fields = version >= 3 ? N_FIELDS : version == 2 ? N_FIELDS_V2 : N_FIELDS_V1;
     for (size_t i = 0; i < n_fields; i++) {
         const struct field *f = &fields[i];
         unsigned char *dst = base + f->off;
@@ -323,6 +334,14 @@ int ckpt_save_run(const char *path, const struct ant_train_state *s,
                   const struct ant_train_opts *train, const char *data_name,
                   uint64_t data_fingerprint, const struct ant_ckpt_run *run, struct ant_err *e)
 {
+    return ckpt_save_full(path, s, train, data_name, data_fingerprint, run, NULL, e);
+}
+
+int ckpt_save_full(const char *path, const struct ant_train_state *s,
+                   const struct ant_train_opts *train, const char *data_name,
+                   uint64_t data_fingerprint, const struct ant_ckpt_run *run,
+                   const struct ant_ckpt_origin *origin, struct ant_err *e)
+{
     const char *sec;
     long bad = ckpt_first_nonfinite(s, &sec);
     if (bad >= 0)
@@ -339,6 +358,7 @@ int ckpt_save_run(const char *path, const struct ant_train_state *s,
     info.cursor = s->cursor;
     snprintf(info.data_name, sizeof info.data_name, "%s", data_name ? data_name : "");
     info.data_fingerprint = data_fingerprint;
+    if (origin) info.origin = *origin;
 
     struct ant_atomic_file a;
     struct ant_err inner;

@@ -10,6 +10,8 @@
  *             (see the table in ckpt.c); integers as i64/u64, floats as f32/f64 bits,
  *             strings as u32 length + bytes. Version 2 appends the run's own record
  *             (struct ant_ckpt_run); a version 1 file reads with its defaults.
+ *             Version 3 appends where the run came from (struct ant_ckpt_origin), so
+ *             --resume, sample and eval need no config; older files read it empty.
  *     "WGHT"  fp32 master weights [layout.total], llama2.c tensor order (model.h)
  *     "MOM1"  AdamW first moment  [layout.total]
  *     "MOM2"  AdamW second moment [layout.total]
@@ -25,7 +27,7 @@
 #include "base/state.h"
 #include "base/util.h"
 
-#define CKPT_VERSION 2
+#define CKPT_VERSION 3
 #define CKPT_N_SECTIONS 4
 #define CKPT_HEADER_BYTES (16 + 32 * CKPT_N_SECTIONS + 8)
 
@@ -42,6 +44,20 @@ struct ant_ckpt_run {
 };
 void ckpt_run_defaults(struct ant_ckpt_run *run);
 
+/* Where a run came from: enough to resume, sample and evaluate it without its config
+ * file. Strings are "" when unknown (a version 1 or 2 file). */
+struct ant_ckpt_origin {
+    char data_path[ANT_PATH_MAX];     /* data.path ("" = the embedded corpus) */
+    char data_format[ANT_NAME_MAX];   /* data.format */
+    char eval_path[ANT_PATH_MAX];     /* data.eval_path */
+    double eval_tail;                 /* data.eval_tail */
+    char tokenizer[ANT_PATH_MAX];     /* data.tokenizer */
+    char log_path[ANT_PATH_MAX];      /* the metrics log the run wrote */
+    long blas_threads;                /* BLAS threads the run used (0 = unknown): a
+                                         bit-exact resume needs the same count */
+    long ckpt_every, log_every;       /* checkpoint.every, train.log_every */
+};
+
 struct ant_ckpt_info {   /* what a checkpoint says about itself */
     struct ant_model_config model;
     struct ant_train_opts train;
@@ -51,6 +67,7 @@ struct ant_ckpt_info {   /* what a checkpoint says about itself */
     char data_name[ANT_PATH_MAX];
     uint64_t data_fingerprint;
     struct ant_ckpt_run run;
+    struct ant_ckpt_origin origin;   /* version 3 */
 };
 
 /* Writes s (weights, moments, step, cursor, tokens_seen) with the train options and the
@@ -63,6 +80,11 @@ int ckpt_save(const char *path, const struct ant_train_state *s, const struct an
 int ckpt_save_run(const char *path, const struct ant_train_state *s,
                   const struct ant_train_opts *train, const char *data_name,
                   uint64_t data_fingerprint, const struct ant_ckpt_run *run, struct ant_err *e);
+/* The same, with where the run came from (NULL: all unknown). */
+int ckpt_save_full(const char *path, const struct ant_train_state *s,
+                   const struct ant_train_opts *train, const char *data_name,
+                   uint64_t data_fingerprint, const struct ant_ckpt_run *run,
+                   const struct ant_ckpt_origin *origin, struct ant_err *e);
 /* Index of the first NaN or infinity in weights, m or v (or negative v), its section's
  * name in *section; -1 if the state is all finite. */
 long ckpt_first_nonfinite(const struct ant_train_state *s, const char **section);

@@ -5,10 +5,15 @@
 
 #include <math.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "base/blas.h"
 
 #include "formats/ckpt.h"
 #include "data/data.h"
@@ -21,14 +26,25 @@
 #include "base/state.h"
 #include "train/ckpt_policy.h"
 #include "train/restart.h"
+#include "train/metrics.h"
+#include "train/plot.h"
+#include "infer/generate.h"
+#include "data/tokenizer.h"
 
 /* Consecutive non-finite steps after which the run counts as diverging (ckpt_policy.h):
  * it rolls back, or stops with the last good checkpoint on disk. */
 #define MAX_BAD_STEPS 5
 /* Batches of held-out data (data.eval_path) behind each validation loss. */
 #define VAL_BATCHES 8
+/* A run whose remaining steps would take longer than this gets a warning. */
+#define SLOW_RUN_SECONDS (24 * 3600.0)
+/* The sample each checkpoint writes into the metrics log. */
+#define SAMPLE_TOKENS 64
+#define SAMPLE_CHARS 2048
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_signal;   /* the first stop signal's number */
+static atomic_int signals_seen;   /* stop signals received by this run */
 
 void train_request_stop(void) { stop_requested = 1; }
 
@@ -50,6 +66,18 @@ struct trainer {
     struct restart_state prev; /* what the process before this one left (restarts > 0) */
     int want_restart;          /* the backend asked for a fresh process */
     char restart_why[300];
+    /* what the user sees: the metrics log, the progress line, messages */
+    struct ant_metrics log;
+    char log_path[ANT_PATH_MAX + 16];
+    double grad_norm;          /* of the last step */
+    double step_ms;            /* wall time of the last step */
+    double last_line_ms;       /* when the last progress line went to a pipe */
+    int line_open;             /* a tty progress line without its newline yet */
+    int switches_logged;       /* backend switches written to the log */
+    int slow_warned;
+    double last_plot_ms;       /* when PATH.png was last drawn */
+    long ckpt_threads;         /* BLAS threads of the checkpoint resumed, 0 = unknown */
+    const struct train_flags *flags;
 };
 
 static void restart_carry_in(struct trainer *t);
@@ -117,6 +145,7 @@ static int resume_state(struct trainer *t, struct ant_err *e)
         ant_log(ANT_LOG_WARN, NULL, "%s was trained on %s; this run reads %s", path,
                 info.data_name, data_name(t->data));
     t->run = info.run;
+    t->ckpt_threads = info.origin.blas_threads;
     t->last_saved = t->s.step;
     ant_log(ANT_LOG_INFO, NULL, "resumed %s at step %ld%s", t->good_path, t->s.step,
             t->run.lr_scale < 1 ? " (learning rate cut by earlier rollbacks)" : "");
@@ -141,7 +170,59 @@ static int prepare_ckpt(struct trainer *t, const struct train_flags *f, struct a
         policy_lock(path, &t->lock_fd, e) < 0)
         return -1;
     policy_remove_stale(path);
+    char png[ANT_PATH_MAX + 8];
+    snprintf(png, sizeof png, "%s.png", path);
+    policy_remove_stale(png);   /* the plot's temp files (refresh_plot) */
     return f->resume ? 0 : policy_check_fresh(path, f->force, e);
+}
+
+/* Held-out data: data.eval_path, else the tail of a text file (data.eval_tail), which
+ * training then never sees. */
+static int open_val(struct trainer *t, struct ant_err *e)
+{
+    const struct ant_run_config *rc = t->rc;
+    if (rc->data.eval_path[0])
+        return data_open(&t->val, rc->data.eval_path, rc->data.format, rc->model.vocab_size,
+                         rc->model.seq_len, e);
+    if (!(rc->data.eval_tail > 0) || !data_is_text(t->data)) return 0;
+    struct ant_err te;
+    if (data_split_tail(t->data, rc->data.eval_tail, rc->model.seq_len, &t->val, &te) < 0)
+        ant_log(ANT_LOG_WARN, NULL, "no validation loss: %s", te.msg);
+    return 0;
+}
+
+/* A vocabulary the data cannot use: byte-level text reaches ids 0..255 only. */
+static void warn_vocab(const struct trainer *t)
+{
+    int V = t->rc->model.vocab_size;
+    if (data_is_text(t->data) && V > 256)
+        ant_log(ANT_LOG_WARN, NULL, "model.vocab_size is %d but %s is byte-level text (token "
+                "ids 0..255): %d embedding rows are never trained and the model is %.0fx "
+                "larger than it needs; use a tokens file made with the model's tokenizer, or "
+                "--preset tiny", V, data_name(t->data), V - 256, (double)V / 256);
+}
+
+/* A bit-exact resume needs the BLAS thread count of the run resumed (the order of
+ * sgemm's partial sums depends on it). */
+static void warn_threads(const struct trainer *t)
+{
+    int now = ant_blas_threads();
+    if (t->ckpt_threads > 0 && now > 0 && t->ckpt_threads != now)
+        ant_log(ANT_LOG_WARN, NULL, "%s was trained with %ld %s threads, this run has %d: it "
+                "continues, but not bit-exactly as the run would have (use --threads %ld)",
+                t->good_path, t->ckpt_threads, ANT_BLAS_NAME, now, t->ckpt_threads);
+}
+
+/* The metrics log: log.path, else PATH.log.jsonl beside the checkpoint; "none" = off.
+ * A fresh run starts it afresh (the checkpoint it belonged to is gone by now); a resumed
+ * one appends. */
+static int open_metrics(struct trainer *t, struct ant_err *e)
+{
+    const struct ant_run_config *rc = t->rc;
+    if (!strcmp(rc->metrics.path, "none")) t->log_path[0] = 0;
+    else if (rc->metrics.path[0]) snprintf(t->log_path, sizeof t->log_path, "%s", rc->metrics.path);
+    else snprintf(t->log_path, sizeof t->log_path, "%s.log.jsonl", rc->ckpt.path);
+    return metrics_open(&t->log, t->log_path, !t->flags->resume, e);
 }
 
 static int setup(struct trainer *t, const struct train_flags *f, struct ant_err *e)
@@ -153,9 +234,8 @@ static int setup(struct trainer *t, const struct train_flags *f, struct ant_err 
     if (prepare_ckpt(t, f, e) < 0) return -1;
     if (data_open(&t->data, rc->data.path, rc->data.format, rc->model.vocab_size, T, e) < 0)
         return -1;
-    if (rc->data.eval_path[0] &&
-        data_open(&t->val, rc->data.eval_path, rc->data.format, rc->model.vocab_size, T, e) < 0)
-        return -1;
+    if (open_val(t, e) < 0) return -1;
+    warn_vocab(t);
     int restarted = restart_state_take(&t->prev, e);
     if (restarted < 0) return -1;
     if (restarted && !f->resume) memset(&t->prev, 0, sizeof t->prev);
@@ -172,6 +252,7 @@ static int setup(struct trainer *t, const struct train_flags *f, struct ant_err 
                             t->good_path, t->s.step, t->prev.step);
         restart_carry_in(t);
     }
+    if (open_metrics(t, e) < 0) return -1;
 
     t->micro = calloc((size_t)A, sizeof *t->micro);
     t->tok_buf = malloc(sizeof(int32_t) * 2 * (size_t)A * B * T);
@@ -181,6 +262,7 @@ static int setup(struct trainer *t, const struct train_flags *f, struct ant_err 
         t->micro[a] = (struct ant_batch){B, T, tok, tok + (size_t)B * T};
     }
     if (dispatch_open(&t->disp, rc, B, e) < 0) return -1;
+    warn_threads(t);
     return dispatch_weights_changed(t->disp, t->s.weights, e);
 }
 
@@ -192,10 +274,17 @@ static void teardown(struct trainer *t)
     state_free(&t->s);
     free(t->micro);
     free(t->tok_buf);
+    metrics_close(&t->log);
     policy_unlock(t->lock_fd);
 }
 
-/* Validation loss on the held-out data, logged with the step. */
+/* End a tty progress line before another message is printed under it. */
+static void break_line(struct trainer *t)
+{
+    if (t->line_open) fputc('\n', stderr);
+    t->line_open = 0;
+}
+
 /* Validation loss on the held-out data, logged with the step. A failure is only a
  * warning: it must never keep good weights from being saved. */
 static void validate(struct trainer *t)
@@ -210,10 +299,97 @@ static void validate(struct trainer *t)
         t->rep.val_loss = NAN;
     } else {
         t->rep.val_loss = mean;
+        break_line(t);
         ant_log(ANT_LOG_INFO, NULL, "step %ld: validation loss %.4f on %s", t->s.step, mean,
                 data_name(t->val));
+        ev_val(&t->log, t->s.step, mean, data_name(t->val));
     }
     report_phase_add(&t->rep, PH_VALIDATE, ant_now_ms() - t0);
+}
+
+/* What the checkpoint records about where the run came from, so --resume, sample and
+ * eval need no config (paths made absolute where they resolve). */
+static void run_origin(const struct trainer *t, struct ant_ckpt_origin *o)
+{
+    const struct ant_run_config *rc = t->rc;
+    memset(o, 0, sizeof *o);
+    const struct { char *dst; size_t cap; const char *src; } paths[] = {
+        {o->data_path, sizeof o->data_path, rc->data.path},
+        {o->eval_path, sizeof o->eval_path, rc->data.eval_path},
+        {o->tokenizer, sizeof o->tokenizer, rc->data.tokenizer},
+        {o->log_path, sizeof o->log_path, rc->metrics.path},
+    };
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        char *abs = paths[i].src[0] && strcmp(paths[i].src, "none") ? realpath(paths[i].src, NULL) : NULL;
+        snprintf(paths[i].dst, paths[i].cap, "%s", abs && strlen(abs) < paths[i].cap ? abs : paths[i].src);
+        free(abs);
+    }
+    snprintf(o->data_format, sizeof o->data_format, "%s", rc->data.format);
+    o->eval_tail = rc->data.eval_tail;
+    o->blas_threads = ant_blas_threads();
+    o->ckpt_every = rc->ckpt.every;
+    o->log_every = rc->log_every;
+}
+
+/* Redraw PATH.png from the metrics log, where plotting was built in (a failure is a
+ * warning: the checkpoint matters, the picture does not). At most every
+ * PLOT_EVERY_MS, and always at the end, so frequent checkpoints cost no drawing time.
+ * The picture's own age counts too, so a run restarting every few steps (ane-static's
+ * compile budget) does not draw once per process. */
+#define PLOT_EVERY_MS 10000.0
+static void refresh_plot(struct trainer *t)
+{
+    double now = ant_now_ms();
+    int last = t->s.step >= t->rc->train.steps || stop_requested;
+    if (!plot_available() || !t->log_path[0] || t->log.failed) return;
+    if (!last && t->last_plot_ms > 0 && now - t->last_plot_ms < PLOT_EVERY_MS) return;
+    char png[ANT_PATH_MAX + 8];
+    struct stat st;
+    snprintf(png, sizeof png, "%s.png", t->rc->ckpt.path);
+    if (!last && t->want_restart && stat(png, &st) == 0 &&
+        difftime(time(NULL), st.st_mtime) * 1e3 < PLOT_EVERY_MS)
+        return;
+    t->last_plot_ms = now;
+    struct ant_err pe;
+    if (plot_log(t->log_path, png, 0, 0, &pe) < 0)
+        ant_log(ANT_LOG_WARN, NULL, "no plot: %s", pe.msg);
+}
+
+static void add_piece(const char *piece, void *ctx)
+{
+    char *buf = ctx;
+    size_t n = strlen(buf);
+    snprintf(buf + n, SAMPLE_CHARS - n, "%s", piece);
+}
+
+/* A short sample of the current weights into the metrics log (for `anetrain top`),
+ * where the tokens can be read: byte-level text, or data.tokenizer. Seeded by the step,
+ * so it is the same on a rerun. */
+static void log_sample(struct trainer *t)
+{
+    const struct ant_run_config *rc = t->rc;
+    const char *tok_path = rc->data.tokenizer;
+    if (t->log.fd < 0 || (!tok_path[0] && !data_is_text(t->data))) return;
+    struct ant_tokenizer *tok = NULL;
+    struct ant_kvmodel *kv = NULL;
+    struct ant_sampler smp = {0};
+    struct ant_err se;
+    int32_t ids[SAMPLE_TOKENS];
+    int n = 0;
+    char *text = calloc(1, SAMPLE_CHARS);
+    if (text && tokenizer_open(&tok, tok_path, rc->model.vocab_size, &se) == 0 &&
+        gen_prompt(tok, "", tok_path[0] != 0, ids, SAMPLE_TOKENS, &n, &se) == 0 &&
+        kv_open(&kv, &rc->model, t->s.weights, &se) == 0 &&
+        sampler_init(&smp, rc->model.vocab_size, 0.8f, 0.9f, (unsigned long long)t->s.step + 1,
+                     &se) == 0) {
+        gen_run(kv, rc->model.seq_len, &smp, tok, ids, n, SAMPLE_TOKENS, tok_path[0] != 0,
+                add_piece, text);
+        ev_sample(&t->log, t->s.step, text);
+    }
+    sampler_free(&smp);
+    kv_close(kv);
+    if (tok) tokenizer_close(tok);
+    free(text);
 }
 
 /* Validate, then write the checkpoint (and PATH.best when this is the best state yet:
@@ -227,18 +403,26 @@ static int save(struct trainer *t, struct ant_err *e)
     double metric = t->val ? t->rep.val_loss : t->run.smooth_loss;
     int best = policy_is_better(metric, rec.best_loss);
     if (best) rec.best_loss = metric, rec.best_step = t->s.step;
-    int rc = ckpt_save_run(path, &t->s, &t->rc->train, data_name(t->data),
-                           data_fingerprint(t->data), &rec, e);
+    struct ant_ckpt_origin origin;
+    run_origin(t, &origin);
+    int rc = ckpt_save_full(path, &t->s, &t->rc->train, data_name(t->data),
+                            data_fingerprint(t->data), &rec, &origin, e);
     if (rc == 0) {
         t->run = rec;
         t->last_saved = t->s.step;
         snprintf(t->good_path, sizeof t->good_path, "%s", path);
-        ant_log(ANT_LOG_DEBUG, NULL, "saved %s at step %ld", path, t->s.step);
+        break_line(t);
+        ant_log(ANT_LOG_INFO, NULL, "step %ld: saved %s%s", t->s.step, path, best ? " (best so far)" : "");
+        ev_ckpt(&t->log, t->s.step, path, best);
         struct ant_err be;
         if (best && policy_keep_best(path, &be) < 0)
             ant_log(ANT_LOG_WARN, NULL, "step %ld: no best checkpoint: %s", t->s.step, be.msg);
     }
     report_phase_add(&t->rep, PH_CKPT, ant_now_ms() - t0);
+    t0 = ant_now_ms();
+    if (rc == 0) log_sample(t);
+    if (rc == 0) refresh_plot(t);
+    report_phase_add(&t->rep, PH_LOG, ant_now_ms() - t0);
     return rc;
 }
 
@@ -284,6 +468,7 @@ static int step(struct trainer *t, float *loss, struct ant_err *e)
         return 0;
     }
     if (rc < 0) return -1;
+    t->grad_norm = norm;
     grad_clip(t->s.grads, t->s.layout.total, norm, o->grad_clip);
     adamw_step(&t->s, o, sched_lr(o, t->s.step) * t->run.lr_scale);
     t->s.step++;
@@ -300,25 +485,63 @@ static int step(struct trainer *t, float *loss, struct ant_err *e)
 }
 
 /* end: the step this run stops at (train.steps, or sooner with --stop-after), whose line
- * is always printed. */
+ * is always printed, like the first one. On a terminal every step redraws one line; on a
+ * pipe or a file a timestamped line every log_every steps and at least every
+ * log.seconds, so a slow run shows life. */
 static void progress(struct trainer *t, float loss, double started, long first_step, long end,
                      int quiet)
 {
     const struct ant_run_config *rc = t->rc;
     long done = t->s.step - first_step, total = rc->train.steps;
-    double secs = (ant_now_ms() - started) / 1e3;
+    double now = ant_now_ms(), secs = (now - started) / 1e3;
     double tps = secs > 0 ? t->rep.tokens / secs : 0;
-    char eta[32];
+    char eta[32], stamp[16] = "\n";
     format_duration(done > 0 ? secs / done * (total - t->s.step) : 0, eta, sizeof eta);
     int tty = isatty(fileno(stderr));
-    int last = t->s.step == end;
-    if (quiet || (!tty && !last && t->s.step % rc->log_every != 0)) return;
+    int due = t->s.step == end || done == 1 || t->s.step % rc->log_every == 0;
+    if (quiet || (!tty && !due && now - t->last_line_ms < rc->metrics.seconds * 1e3)) return;
+    if (!tty) {
+        time_t wall = time(NULL);
+        strftime(stamp, sizeof stamp, " | %H:%M:%S\n", localtime(&wall));
+        t->last_line_ms = now;
+    }
     fprintf(stderr, "%sstep %ld/%ld | loss %.4f | lr %.2e | %.0f tok/s | ETA %s%s",
             tty ? "\r" : "", t->s.step, total, loss,
-            sched_lr(&rc->train, t->s.step - 1) * t->run.lr_scale,
-            tps, eta, tty ? "   " : "\n");
-    if (tty && (last || t->s.step % rc->log_every == 0)) fputc('\n', stderr);
+            sched_lr(&rc->train, t->s.step - 1) * t->run.lr_scale, tps, eta, tty ? "   " : stamp);
+    t->line_open = tty;
+    if (tty && (t->s.step == end || t->s.step % rc->log_every == 0)) break_line(t);
     fflush(stderr);
+}
+
+/* The step's line in the metrics log, the backend switches it caused, and a warning
+ * when the remaining steps would take days at this pace (after a few steps, so a
+ * backend's compile time at open does not count). */
+static void log_step(struct trainer *t, float loss, long first_step)
+{
+    const struct ant_run_config *rc = t->rc;
+    struct ev_step s = {t->s.step, rc->train.steps, loss,
+                        sched_lr(&rc->train, t->s.step - 1) * t->run.lr_scale, t->grad_norm,
+                        0, t->step_ms, t->s.tokens_seen, dispatch_backend_name(t->disp), {0}};
+    double tokens = (double)rc->train.grad_accum * rc->train.batch_size * rc->model.seq_len;
+    s.tokens_per_s = t->step_ms > 0 ? tokens / (t->step_ms / 1e3) : 0;
+    s.st.size = sizeof s.st;
+    dispatch_stats(t->disp, &s.st);
+    ev_step(&t->log, &s);
+    const char *from, *to, *cause;
+    while (t->switches_logged < dispatch_switches(t->disp) &&
+           (cause = dispatch_switch_at(t->disp, t->switches_logged, &from, &to)) != NULL) {
+        ev_switch(&t->log, t->s.step, from, to, cause);
+        t->switches_logged++;
+    }
+    double left = t->step_ms / 1e3 * (double)(rc->train.steps - t->s.step);
+    if (!t->slow_warned && t->s.step - first_step >= 3 && left > SLOW_RUN_SECONDS) {
+        t->slow_warned = 1;
+        break_line(t);
+        ant_log(ANT_LOG_WARN, NULL, "step %ld: %.1f s per step: the %ld steps left would take "
+                "%.1f days; a smaller preset, fewer --steps or another backend (see `anetrain "
+                "doctor`) would finish sooner", t->s.step, t->step_ms / 1e3,
+                rc->train.steps - t->s.step, left / 86400);
+    }
 }
 
 /* The checkpoint to name when the run stops diverging: PATH.best, else the newest. */
@@ -364,6 +587,8 @@ static int diverged(struct trainer *t, const char *why, struct ant_err *e)
     keep.rollbacks++;
     t->run = keep;
     t->above = t->bad = 0;
+    ev_rollback(&t->log, from, t->s.step, t->run.lr_scale, why);
+    break_line(t);
     ant_log(ANT_LOG_WARN, NULL, "step %ld: diverging (%s): rolling back to step %ld (%s) with "
             "the learning rate x%g, rollback %ld of %ld", from, why, t->s.step,
             t->last_saved >= 0 ? t->good_path : "the initial weights", t->run.lr_scale,
@@ -434,6 +659,7 @@ static int restart_out(struct trainer *t, long end, struct ant_err *e)
     };
     compile_totals(t, &r.compile_ms, &r.compiles);
     if (restart_state_put(&r) != 0) return ant_errf(e, "cannot set " RESTART_ENV);
+    ev_stop(&t->log, t->s.step, "restart");   /* the next process's "resume" follows */
     ant_log(ANT_LOG_INFO, NULL, "step %ld: %s; saved %s, restarting the process (restart %ld)",
             t->s.step, t->restart_why, t->rc->ckpt.path, r.restarts);
     return TRAIN_RESTART;
@@ -453,8 +679,11 @@ static int loop(struct trainer *t, const struct train_flags *f, struct ant_err *
 
     for (;;) {
         if (t->s.step >= end || stop_requested) {
-            if (stop_requested && !f->quiet && isatty(fileno(stderr))) fputc('\n', stderr);
-            if (stop_requested) ant_log(ANT_LOG_INFO, NULL, "stopping at step %ld as asked", t->s.step);
+            break_line(t);
+            if (stop_requested) {
+                ant_log(ANT_LOG_INFO, NULL, "stopping at step %ld as asked", t->s.step);
+                ev_stop(&t->log, t->s.step, "signal");
+            }
             /* The final validation and checkpoint count in the wall time, as scheduled
              * ones do, so the report's phases are shares of it. */
             int r = finish(t, e);
@@ -463,7 +692,9 @@ static int loop(struct trainer *t, const struct train_flags *f, struct ant_err *
             continue;
         }
         float loss = NAN;
+        double t_step = ant_now_ms();
         int rc_step = step(t, &loss, e);
+        t->step_ms = ant_now_ms() - t_step;
         t->rep.wall_ms = before + ant_now_ms() - started;
         if (rc_step < 0) return -1;
         if (rc_step == 0) {
@@ -483,6 +714,7 @@ static int loop(struct trainer *t, const struct train_flags *f, struct ant_err *
         t->above = policy_observe_loss(&t->run, loss, rc->ckpt.diverge_factor) ? t->above + 1 : 0;
         double t0 = ant_now_ms();
         progress(t, loss, started, first, end, f->quiet);
+        log_step(t, loss, first);
         report_phase_add(&t->rep, PH_LOG, ant_now_ms() - t0);
         if (t->want_restart && t->s.step < end && !stop_requested) {
             int r = restart_out(t, end, e);
@@ -504,10 +736,40 @@ static int loop(struct trainer *t, const struct train_flags *f, struct ant_err *
     }
 }
 
+/* The first signal asks the loop to finish its step and save; a second one (an
+ * impatient Ctrl-C) ends the process at once. Checkpoints are written to a temp file
+ * and renamed, so the last one saved is intact either way; a temp file left behind is
+ * removed by the next run on that path. */
+/* Where the work is: the checkpoint, and how to go on when the run stopped early. */
+static void say_where(const struct trainer *t, const struct train_flags *f)
+{
+    if (t->last_saved < 0) return;
+    if (t->s.step < t->rc->train.steps && t->last_saved == t->s.step)
+        ant_log(ANT_LOG_INFO, NULL, "checkpoint: %s (step %ld of %ld); continue with: %s",
+                t->good_path, t->last_saved, t->rc->train.steps,
+                f->resume_cmd ? f->resume_cmd : "anetrain train --resume");
+    else
+        ant_log(ANT_LOG_INFO, NULL, "checkpoint: %s (step %ld)", t->good_path, t->last_saved);
+}
+
 static void on_signal(int sig)
 {
-    (void)sig;
+    static const char first[] = "\nanetrain: finishing this step and saving; press Ctrl-C "
+                                "again to stop at once\n";
+    static const char again[] = "\nanetrain: stopped at once; the last checkpoint saved is "
+                                "intact\n";
+    /* counted atomically: two signals can run this at once on two threads (OpenBLAS's) */
+    if (atomic_fetch_add(&signals_seen, 1) > 0) {
+        ssize_t w = write(STDERR_FILENO, again, sizeof again - 1);
+        (void)w;
+        _exit(128 + sig);
+    }
+    stop_signal = sig;
     stop_requested = 1;
+    if (sig == SIGINT) {
+        ssize_t w = write(STDERR_FILENO, first, sizeof first - 1);
+        (void)w;
+    }
 }
 
 /* Signals that mean "stop" finish the step and save, like Ctrl-C: a closed ssh session
@@ -540,6 +802,26 @@ static void catch_signals(struct saved_signals *old)
     sigprocmask(SIG_UNBLOCK, &stop, NULL);
 }
 
+/* Going to a fresh process (TRAIN_RESTART): the stop signals are blocked in this thread
+ * from here through the exec (cli/reexec.c), so one arriving now is handled by the next
+ * process, and our handlers stay in place until the exec resets them, so one that a
+ * BLAS thread takes meanwhile is still a stop, never the default action that kills. */
+static void block_stop_signals(void)
+{
+    sigset_t stop;
+    sigemptyset(&stop);
+    for (size_t i = 0; i < N_STOP; i++) sigaddset(&stop, stop_signals[i]);
+    sigprocmask(SIG_BLOCK, &stop, NULL);
+}
+
+/* A stop received by this process (during the restart's save, which samples and plots,
+ * say) is raised again, pending, so the next process honours it: a stop is never lost to
+ * a restart. */
+void train_carry_stop(void)
+{
+    if (stop_requested) raise(stop_signal ? stop_signal : SIGTERM);
+}
+
 static void restore_signals(const struct saved_signals *old)
 {
     for (size_t i = 0; i < N_STOP; i++) sigaction(stop_signals[i], &old->stop[i], NULL);
@@ -552,11 +834,15 @@ int train_run(const struct ant_run_config *rc, const struct train_flags *f, stru
     struct saved_signals old_signals;
     memset(&t, 0, sizeof t);
     t.rc = rc;
+    t.flags = f;
+    t.log.fd = -1;
     t.last_saved = -1;
     t.lock_fd = -1;
     t.rep.val_loss = NAN;
     ckpt_run_defaults(&t.run);
     stop_requested = 0;
+    stop_signal = 0;
+    atomic_store(&signals_seen, 0);
     catch_signals(&old_signals);
 
     double t_setup = ant_now_ms();
@@ -567,14 +853,21 @@ int train_run(const struct ant_run_config *rc, const struct train_flags *f, stru
                 "training %zu parameters on %s (%zu tokens) with backend %s, steps %ld..%ld",
                 t.s.layout.total, data_name(t.data), data_n_tokens(t.data),
                 dispatch_backend_name(t.disp), t.s.step, rc->train.steps);
+        if (t.log_path[0]) ant_log(ANT_LOG_INFO, NULL, "metrics log: %s", t.log_path);
+        ev_start(&t.log, rc, t.s.step, f->resume, data_name(t.data), t.s.layout.total,
+                 dispatch_backend_name(t.disp), ant_blas_threads(), f->overrides);
         rc_run = loop(&t, f, e);
     }
     if (t.disp && rc_run != TRAIN_RESTART) {
         compile_totals(&t, &t.rep.compile_ms, &t.rep.compiles);
         report_print(&t.rep, stdout);
         dispatch_report(t.disp, stdout);
+        ev_summary(&t.log, &t.rep, t.s.step, dispatch_backend_name(t.disp),
+                   dispatch_switches(t.disp), t.last_saved >= 0 ? t.good_path : "", rc_run == 0);
+        say_where(&t, f);
     }
-    restore_signals(&old_signals);
+    if (rc_run == TRAIN_RESTART) block_stop_signals();
+    else restore_signals(&old_signals);
     teardown(&t);
     return rc_run;
 }

@@ -6,7 +6,17 @@ anetrain_SOURCES += \
 	%reldir%/evaluate.c %reldir%/evaluate.h \
 	%reldir%/report.c %reldir%/report.h \
 	%reldir%/ckpt_policy.c %reldir%/ckpt_policy.h \
-	%reldir%/restart.c %reldir%/restart.h
+	%reldir%/restart.c %reldir%/restart.h \
+	%reldir%/metrics.c %reldir%/metrics.h \
+	%reldir%/metrics_read.h %reldir%/plot.c %reldir%/plot.h
+# Reading the metrics log (plot, top) needs jansson; drawing it, PLplot (configure.ac).
+if HAVE_JANSSON
+anetrain_SOURCES += %reldir%/metrics_read.c
+anetrain_LDADD += $(JANSSON_LIBS)
+endif
+if HAVE_PLPLOT
+anetrain_LDADD += $(PLPLOT_LIBS)
+endif
 
 # optim.c is built as a convenience library only to get -fno-math-errno: without it
 # sqrtf keeps an errno branch and the AdamW loop cannot be vectorized (GCC and Linux
@@ -28,3 +38,13 @@ tests_test_ckpt_policy_SOURCES = tests/test_ckpt_policy.c tests/test_util.h \
 	%reldir%/ckpt_policy.c core/formats/ckpt.c core/base/state.c core/base/util.c \
 	core/base/rng.c core/base/fileio.c core/base/xxh64.c
 tests_test_ckpt_policy_LDADD = -lm
+
+check_PROGRAMS += tests/test_metrics
+TESTS += tests/test_metrics
+tests_test_metrics_SOURCES = tests/test_metrics.c tests/test_util.h %reldir%/metrics.c \
+	core/base/util.c core/base/fileio.c
+tests_test_metrics_LDADD = -lm
+if HAVE_JANSSON
+tests_test_metrics_SOURCES += %reldir%/metrics_read.c
+tests_test_metrics_LDADD += $(JANSSON_LIBS)
+endif
