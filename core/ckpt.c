@@ -62,8 +62,11 @@ static const struct field fields[] = {
     FIELD("cursor.rng.s3", F_U64, cursor.rng.s[3]),
     FIELD("data_name", F_STR, data_name),
     FIELD("data_fingerprint", F_U64, data_fingerprint),
+    FIELD("dp.ranks", F_INT, dp_ranks),   /* version 2 */
 };
 #define N_FIELDS (sizeof fields / sizeof fields[0])
+/* Fields in a version's meta: version 2 added the last one. */
+#define N_FIELDS_OF(version) ((version) >= 2 ? N_FIELDS : N_FIELDS - 1)
 #define N_MODEL_FIELDS 10
 
 /* A tripwire: a field added to these structs must be added to the table above (and
@@ -88,11 +91,14 @@ static int64_t get_int(const void *p, size_t size)
     return x;
 }
 
+/* The lowest version that holds info: version 1 unless more than one rank. */
+static uint32_t version_for(const struct ant_ckpt_info *info) { return info->dp_ranks > 1 ? 2 : 1; }
+
 static size_t meta_encode(const struct ant_ckpt_info *info, unsigned char *out)
 {
     const unsigned char *base = (const unsigned char *)info;
     unsigned char *p = out;
-    for (size_t i = 0; i < N_FIELDS; i++) {
+    for (size_t i = 0; i < N_FIELDS_OF(version_for(info)); i++) {
         const struct field *f = &fields[i];
         const unsigned char *src = base + f->off;
         uint32_t u32;
@@ -114,13 +120,14 @@ static size_t meta_encode(const struct ant_ckpt_info *info, unsigned char *out)
 static size_t type_bytes(enum ftype t) { return t == F_F32 || t == F_STR ? 4 : 8; }
 
 /* Fills info from n bytes of meta; -1 naming the field that is cut short or invalid. */
-static int meta_decode(const char *path, const unsigned char *p, size_t n,
+static int meta_decode(const char *path, uint32_t version, const unsigned char *p, size_t n,
                        struct ant_ckpt_info *info, struct ant_err *e)
 {
     memset(info, 0, sizeof *info);
+    info->dp_ranks = 1;
     unsigned char *base = (unsigned char *)info;
     const unsigned char *end = p + n;
-    for (size_t i = 0; i < N_FIELDS; i++) {
+    for (size_t i = 0; i < N_FIELDS_OF(version); i++) {
         const struct field *f = &fields[i];
         unsigned char *dst = base + f->off;
         if ((size_t)(end - p) < type_bytes(f->type))
@@ -209,10 +216,11 @@ static void swap32(void *p, size_t n_words)
     }
 }
 
-static void header_encode(unsigned char *h, const struct section sec[CKPT_N_SECTIONS])
+static void header_encode(unsigned char *h, uint32_t version,
+                          const struct section sec[CKPT_N_SECTIONS])
 {
     memcpy(h, magic, 8);
-    le_wr32(h + 8, CKPT_VERSION);
+    le_wr32(h + 8, version);
     le_wr32(h + 12, CKPT_N_SECTIONS);
     for (int i = 0; i < CKPT_N_SECTIONS; i++) {
         unsigned char *t = h + 16 + 32 * i;
@@ -269,7 +277,7 @@ static int write_body(struct ant_atomic_file *a, const struct ant_ckpt_info *inf
         sec[i].size = (uint64_t)s->layout.total * sizeof(float);
         if (write_floats(a, arrays[i], s->layout.total, &sec[i].hash, e) < 0) return -1;
     }
-    header_encode(hdr, sec);
+    header_encode(hdr, version_for(info), sec);
     if (fseek(a->f, 0, SEEK_SET) != 0)
         return ant_errf(e, "%s: seek failed: %s", a->tmp, strerror(errno));
     return atomic_write(a, hdr, sizeof hdr, e);
@@ -287,6 +295,7 @@ int ckpt_save(const char *path, const struct ant_train_state *s, const struct an
     info.cursor = s->cursor;
     snprintf(info.data_name, sizeof info.data_name, "%s", data_name ? data_name : "");
     info.data_fingerprint = data_fingerprint;
+    info.dp_ranks = s->dp_ranks > 1 ? s->dp_ranks : 1;
 
     struct ant_atomic_file a;
     struct ant_err inner;
@@ -307,6 +316,7 @@ struct reader {
     FILE *f;
     const char *path;
     uint64_t file_size;
+    uint32_t version;
     struct section sec[CKPT_N_SECTIONS];
 };
 
@@ -345,9 +355,10 @@ static int read_header(struct reader *r, struct ant_err *e)
         return ant_errf(e, "%s: checkpoint format version %" PRIu32 " is newer than this "
                            "anetrain reads (%d); use a newer anetrain", r->path, version, CKPT_VERSION);
     if (version == 0) return ant_errf(e, "%s: header: invalid format version 0", r->path);
+    r->version = version;
     if (got >= 16 && le_rd32(h + 12) != CKPT_N_SECTIONS)
         return ant_errf(e, "%s: header: %" PRIu32 " sections, format version %d has %d", r->path,
-                        le_rd32(h + 12), CKPT_VERSION, CKPT_N_SECTIONS);
+                        le_rd32(h + 12), (int)version, CKPT_N_SECTIONS);
     if (got < sizeof h)
         return ant_errf(e, "%s: truncated inside the header (%zu of %d bytes)", r->path, got,
                         CKPT_HEADER_BYTES);
@@ -376,7 +387,9 @@ static int read_meta(struct reader *r, struct ant_ckpt_info *info, struct ant_er
         return ant_errf(e, "%s: section meta: read failed", r->path);
     if (ant_xxh64(buf, s->size, 0) != s->hash)
         return ant_errf(e, "%s: section meta: checksum mismatch (the file is corrupted)", r->path);
-    if (meta_decode(r->path, buf, s->size, info, e) < 0) return -1;
+    if (meta_decode(r->path, r->version, buf, s->size, info, e) < 0) return -1;
+    if (info->dp_ranks < 1)
+        return ant_errf(e, "%s: section meta: dp.ranks %d is not positive", r->path, info->dp_ranks);
     const char *bad = model_bad_field(&info->model);
     if (bad) return ant_errf(e, "%s: section meta: %s is out of range", r->path, bad);
     if (info->step < 0) return ant_errf(e, "%s: section meta: step %ld is negative", r->path, info->step);
@@ -465,6 +478,7 @@ int ckpt_load(const char *path, struct ant_train_state *s, struct ant_ckpt_info 
     s->step = info->step;
     s->tokens_seen = info->tokens_seen;
     s->cursor = info->cursor;
+    s->dp_ranks = info->dp_ranks;
     return 0;
 }
 

@@ -12,6 +12,10 @@
  *     "WGHT"  fp32 master weights [layout.total], llama2.c tensor order (model.h)
  *     "MOM1"  AdamW first moment  [layout.total]
  *     "MOM2"  AdamW second moment [layout.total]
+ *             Version 2 appends one field, dp.ranks (the data-parallel ranks the run's
+ *             cursor is shared by, dp.h). It is written only by runs of more than one
+ *             rank: a one-rank checkpoint is version 1, byte for byte as before, and a
+ *             version 1 file reads as one rank.
  * Hashes are XXH64 with seed 0. Every byte of a file is covered by a hash, and nothing
  * may follow the last section, so any flipped byte or truncation is caught. */
 #ifndef ANT_CKPT_H
@@ -24,7 +28,7 @@
 #include "state.h"
 #include "util.h"
 
-#define CKPT_VERSION 1
+#define CKPT_VERSION 2   /* the newest this code reads */
 #define CKPT_N_SECTIONS 4
 #define CKPT_HEADER_BYTES (16 + 32 * CKPT_N_SECTIONS + 8)
 
@@ -36,9 +40,10 @@ struct ant_ckpt_info {   /* what a checkpoint says about itself */
     struct ant_cursor cursor;
     char data_name[ANT_PATH_MAX];
     uint64_t data_fingerprint;
+    int dp_ranks;              /* 1 in a version 1 file */
 };
 
-/* Writes s (weights, moments, step, cursor, tokens_seen) with the train options and the
+/* Writes s (weights, moments, step, cursor, tokens_seen, dp_ranks) with the train options and the
  * data's name and fingerprint; an existing file at path is kept as PATH.prev. On
  * failure the file at path is untouched. */
 int ckpt_save(const char *path, const struct ant_train_state *s, const struct ant_train_opts *train,
@@ -46,7 +51,7 @@ int ckpt_save(const char *path, const struct ant_train_state *s, const struct an
 /* Reads header + meta only (for `sample`, and to check a resume before allocating). */
 int ckpt_peek(const char *path, struct ant_ckpt_info *info, struct ant_err *e);
 /* Verifies every checksum and size, then fills s (state_alloc'ed here for info->model)
- * with weights, moments, step, cursor, tokens_seen. Never hands back a partly loaded
+ * with weights, moments, step, cursor, tokens_seen, dp_ranks. Never hands back a partly loaded
  * state: on failure s is zeroed with no buffers. info may be NULL. */
 int ckpt_load(const char *path, struct ant_train_state *s, struct ant_ckpt_info *info, struct ant_err *e);
 /* The model shape in a checkpoint must equal the run's: -1 naming the first differing field

@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "dp.h"
 #include "train.h"
 
 static const char usage[] =
@@ -109,7 +110,9 @@ int cmd_train(int argc, char **argv)
     status = 0;
     if (cli_build_config(&rc, &cf, &e) < 0 || apply_overrides(&rc, &ov, &e) < 0 ||
         train_run(&rc, &tf, &e) < 0)
-        status = fail("train", e.msg);
+        /* Rank 0 says it and sets the job's status: another rank exiting non-zero
+         * first would have mpirun kill rank 0 before it could. */
+        status = dp_rank() > 0 ? 0 : fail("train", e.msg);
     config_free(&rc);
     return status;
 }

@@ -16,6 +16,12 @@ anetrain_SOURCES = \
 	%reldir%/fileio.c %reldir%/fileio.h \
 	%reldir%/config.h
 anetrain_LDADD = $(LIBLTDL) $(LIBCONFIG_LIBS) $(OPENBLAS_LIBS) -lm
+# Data-parallel training: the one file built with MPI's flags (empty without MPI, when
+# dp.c is the single-rank case). A convenience library so only it gets them.
+noinst_LTLIBRARIES += %reldir%/libantdp.la
+%canon_reldir%_libantdp_la_SOURCES = %reldir%/dp.c %reldir%/dp.h
+%canon_reldir%_libantdp_la_CFLAGS = $(AM_CFLAGS) $(MPI_CFLAGS)
+anetrain_LDADD += %reldir%/libantdp.la $(MPI_LIBS)
 # The CPU backend is linked in as a preloaded libltdl module so training works with an
 # empty or broken plugin folder (DESIGN.md "Who owns what").
 anetrain_LDFLAGS = $(AM_LDFLAGS) -dlpreopen backends/builtin/ant_cpu.la

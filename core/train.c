@@ -13,6 +13,7 @@
 #include "ckpt.h"
 #include "data.h"
 #include "dispatch.h"
+#include "dp.h"
 #include "evaluate.h"
 #include "fileio.h"
 #include "llama2c.h"
@@ -98,6 +99,11 @@ static int resume_state(struct trainer *t, struct ant_err *e)
     struct ant_ckpt_info info;
     if (ckpt_peek(path, &info, e) < 0) return -1;
     if (ckpt_check_model(path, &info.model, &t->rc->model, e) < 0) return -1;
+    /* The windows each rank reads depend on N (dp.h): another N is another run. */
+    if (info.dp_ranks != dp_size())
+        return ant_errf(e, "%s was written by %d data-parallel rank(s), this run has %d: "
+                        "resume it with mpirun -np %d", path, info.dp_ranks, dp_size(),
+                        info.dp_ranks);
     if (ckpt_load(path, &t->s, &info, e) < 0) return -1;
     note_changed_opts(path, &info.train, &t->rc->train);
     if (info.data_fingerprint != data_fingerprint(t->data))
@@ -123,13 +129,16 @@ static int setup(struct trainer *t, const struct train_flags *f, struct ant_err 
     const struct ant_train_opts *o = &rc->train;
     int B = o->batch_size, T = rc->model.seq_len, A = o->grad_accum;
 
-    if (check_ckpt_writable(rc->ckpt.path, e) < 0) return -1;
+    int root = dp_rank() == 0;   /* reads the checkpoint or model, writes checkpoints */
+    if (root && check_ckpt_writable(rc->ckpt.path, e) < 0) return -1;
     if (data_open(&t->data, rc->data.path, rc->data.format, rc->model.vocab_size, T, e) < 0)
         return -1;
     if (rc->data.eval_path[0] &&
         data_open(&t->val, rc->data.eval_path, rc->data.format, rc->model.vocab_size, T, e) < 0)
         return -1;
-    if (f->resume ? resume_state(t, e) : init_state(t, e)) return -1;
+    if (!root && state_alloc(&t->s, &rc->model) < 0)   /* filled by dp_share_state */
+        return ant_errf(e, "out of memory for the model state");
+    if (root && (f->resume ? resume_state(t, e) : init_state(t, e))) return -1;
 
     t->micro = calloc((size_t)A, sizeof *t->micro);
     t->tok_buf = malloc(sizeof(int32_t) * 2 * (size_t)A * B * T);
@@ -138,8 +147,7 @@ static int setup(struct trainer *t, const struct train_flags *f, struct ant_err 
         int32_t *tok = t->tok_buf + (size_t)2 * a * B * T;
         t->micro[a] = (struct ant_batch){B, T, tok, tok + (size_t)B * T};
     }
-    if (dispatch_open(&t->disp, rc, B, e) < 0) return -1;
-    return dispatch_weights_changed(t->disp, t->s.weights, e);
+    return dispatch_open(&t->disp, rc, B, e);
 }
 
 static void teardown(struct trainer *t)
@@ -176,6 +184,11 @@ static void validate(struct trainer *t)
 /* Validate, then write the checkpoint: on the schedule and at the end. */
 static int save(struct trainer *t, struct ant_err *e)
 {
+    if (dp_check_replicas(t->s.weights, t->s.layout.total, e) < 0) return -1;
+    if (dp_rank() > 0) {   /* rank 0 alone validates and writes */
+        t->last_saved = t->s.step;
+        return 0;
+    }
     validate(t);
     double t0 = ant_now_ms();
     int rc = ckpt_save(t->rc->ckpt.path, &t->s, &t->rc->train, data_name(t->data),
@@ -197,8 +210,8 @@ static int step(struct trainer *t, float *loss, struct ant_err *e)
     double t0 = ant_now_ms();
     for (int a = 0; a < o->grad_accum; a++) {
         struct ant_batch *b = &t->micro[a];
-        data_next_batch(t->data, &t->s.cursor, sequential, b->batch_size, b->seq_len,
-                        (int32_t *)b->tokens, (int32_t *)b->targets);
+        dp_next_batch(t->data, &t->s.cursor, sequential, b->batch_size, b->seq_len,
+                      (int32_t *)b->tokens, (int32_t *)b->targets);
     }
     double t1 = ant_now_ms();
     report_phase_add(&t->rep, PH_DATA, t1 - t0);
@@ -209,6 +222,12 @@ static int step(struct trainer *t, float *loss, struct ant_err *e)
                                  t->s.layout.total, loss, &norm, e);
     double t2 = ant_now_ms();
     report_phase_add(&t->rep, PH_BACKEND, t2 - t1);
+    /* Every rank learns every rank's outcome; grads and loss become the mean over ranks. */
+    rc = dp_reduce_step(rc, t->s.grads, t->s.layout.total, loss, &norm, e);
+    if (dp_size() > 1) {
+        report_phase_add(&t->rep, PH_COMM, ant_now_ms() - t2);
+        t2 = ant_now_ms();
+    }
     if (rc == DISPATCH_NONFINITE) {
         ant_log(ANT_LOG_WARN, NULL, "%s; update skipped", e->msg);
         return 0;
@@ -217,7 +236,7 @@ static int step(struct trainer *t, float *loss, struct ant_err *e)
     grad_clip(t->s.grads, t->s.layout.total, norm, o->grad_clip);
     adamw_step(&t->s, o, sched_lr(o, t->s.step));
     t->s.step++;
-    t->s.tokens_seen += (uint64_t)o->grad_accum * o->batch_size * t->rc->model.seq_len;
+    t->s.tokens_seen += (uint64_t)o->grad_accum * o->batch_size * t->rc->model.seq_len * dp_size();
     double t3 = ant_now_ms();
     report_phase_add(&t->rep, PH_OPTIM, t3 - t2);
     rc = dispatch_weights_changed(t->disp, t->s.weights, e);
@@ -262,13 +281,15 @@ static int loop(struct trainer *t, const struct train_flags *f, struct ant_err *
     const struct ant_run_config *rc = t->rc;
     long first = t->s.step, end = rc->train.steps;
     if (f->stop_after > 0 && first + f->stop_after < end) end = first + f->stop_after;
-    double tokens_per_step = (double)rc->train.grad_accum * rc->train.batch_size * rc->model.seq_len;
-    double flops_per_step = rc->train.grad_accum *
+    double tokens_per_step = (double)rc->train.grad_accum * rc->train.batch_size *
+                             rc->model.seq_len * dp_size();
+    double flops_per_step = rc->train.grad_accum * dp_size() *
         ant_model_flops(&rc->model, rc->train.batch_size, rc->model.seq_len, 1);
     double started = ant_now_ms();
     int bad = 0;
 
-    while (t->s.step < end && !stop_requested) {
+    /* A stop asked of any rank stops every rank at the same step. */
+    while (t->s.step < end && !(stop_requested = dp_any(stop_requested))) {
         float loss = NAN;
         int rc_step = step(t, &loss, e);
         t->rep.wall_ms = ant_now_ms() - started;
@@ -285,7 +306,7 @@ static int loop(struct trainer *t, const struct train_flags *f, struct ant_err *
         t->rep.tokens += tokens_per_step;
         t->rep.flops += flops_per_step;
         double t0 = ant_now_ms();
-        progress(t, loss, started, first, end, f->quiet);
+        progress(t, loss, started, first, end, f->quiet || dp_rank() > 0);
         report_phase_add(&t->rep, PH_LOG, ant_now_ms() - t0);
         if (rc->ckpt.every > 0 && t->s.step % rc->ckpt.every == 0 && t->s.step < end &&
             save(t, e) < 0)
@@ -315,11 +336,15 @@ int train_run(const struct ant_run_config *rc, const struct train_flags *f, stru
     t.rc = rc;
     t.last_saved = -1;
     t.rep.val_loss = NAN;
+    if (dp_init(e) < 0) return -1;
     stop_requested = 0;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
 
-    int rc_run = setup(&t, f, e);
+    int rc_run = dp_agree(setup(&t, f, e), e);
+    if (rc_run == 0)
+        rc_run = dp_share_state(&t.s, rc, f->stop_after, data_fingerprint(t.data), e);
+    if (rc_run == 0) rc_run = dp_agree(dispatch_weights_changed(t.disp, t.s.weights, e), e);
     if (rc_run == 0) {
         ant_log(ANT_LOG_INFO, NULL,
                 "training %zu parameters on %s (%zu tokens) with backend %s, steps %ld..%ld",
@@ -327,12 +352,14 @@ int train_run(const struct ant_run_config *rc, const struct train_flags *f, stru
                 dispatch_backend_name(t.disp), t.s.step, rc->train.steps);
         rc_run = loop(&t, f, e);
     }
-    if (t.disp) {
-        report_print(&t.rep, stdout);
-        dispatch_report(t.disp, stdout);
-    }
+    dp_abort_if_alone(rc_run, e);   /* a failure the other ranks cannot know of */
+    if (t.disp && dp_rank() == 0) report_print(&t.rep, stdout);
+    dp_report(&t.rep, &rc->train, rc->model.seq_len, t.disp ? dispatch_backend_name(t.disp) : NULL,
+              t.disp ? dispatch_switches(t.disp) : 0, stdout);
+    if (t.disp && dp_rank() == 0) dispatch_report(t.disp, stdout);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     teardown(&t);
+    dp_finalize();
     return rc_run;
 }
