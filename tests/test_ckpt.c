@@ -438,6 +438,42 @@ static void test_failed_save(void)
     state_free(&s);
 }
 
+/* dp.ranks (dp.h): one rank writes version 1 as before (no such field); more ranks write
+ * version 2 with it as one more i64 at the end of meta; version 1 reads as one rank. */
+static void test_ranks(void)
+{
+    struct ant_train_state s, t;
+    struct ant_train_opts o = some_opts();
+    struct ant_ckpt_info info;
+    struct ant_err e;
+    const char *p1 = tmp_path("one.ckpt"), *p3 = tmp_path("three.ckpt");
+    make_state(&s, 5);
+    size_t n1 = 0, n3 = 0;
+    int rc = ckpt_save(p1, &s, &o, "a", 1, &e);
+    s.dp_ranks = 3;
+    rc |= ckpt_save(p3, &s, &o, "a", 1, &e);
+    unsigned char *one = slurp(p1, &n1), *three = slurp(p3, &n3);
+    ok(rc == 0 && one[8] == 1 && three[8] == 2 && n3 == n1 + 8,
+       "1 rank: version 1; 3 ranks: version 2, 8 bytes of meta more");
+    rc = ckpt_peek(p1, &info, &e);
+    ok(rc == 0 && info.dp_ranks == 1, "a version 1 checkpoint reads as 1 rank");
+    rc = ckpt_load(p3, &t, &info, &e);
+    ok(rc == 0 && info.dp_ranks == 3 && t.dp_ranks == 3 && t.step == s.step &&
+       !memcmp(t.weights, s.weights, s.layout.total * sizeof(float)),
+       "version 2: dp.ranks 3 and the state restored");
+    if (rc == 0) state_free(&t);
+    /* dp.ranks is the last 8 bytes of meta */
+    uint64_t end = rd64(entry(three, 0) + 8) + rd64(entry(three, 0) + 16);
+    wr64(three + end - 8, 0);
+    rehash_meta(three);
+    write_bytes(tmp_path("zero.ckpt"), three, n3);
+    if (!ok(refused(tmp_path("zero.ckpt"), "dp.ranks 0", &e), "dp.ranks 0: refused"))
+        diag("%s", e.msg);
+    free(one);
+    free(three);
+    state_free(&s);
+}
+
 int main(void)
 {
     tmp_dir_make("test_ckpt");
@@ -454,6 +490,7 @@ int main(void)
     test_prev();
     test_check_model();
     test_failed_save();
+    test_ranks();
     tmp_dir_remove();
     return tap_done();
 }
