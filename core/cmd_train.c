@@ -23,7 +23,8 @@ static const char usage[] =
     CLI_CONFIG_USAGE
     "\n"
     "Flags override the config file, which overrides the built-in defaults.\n"
-    "Ctrl-C finishes the current step, saves a checkpoint and exits.\n";
+    "Ctrl-C finishes the current step, saves a checkpoint and exits; so does SIGUSR1,\n"
+    "which mpirun passes on to every rank of a data-parallel run (see README).\n";
 
 enum { OPT_STEPS = OPT_CLI_LAST, OPT_LR, OPT_BATCH, OPT_ACCUM, OPT_INIT, OPT_RESUME,
        OPT_STOP_AFTER, OPT_QUIET };

@@ -340,6 +340,7 @@ int train_run(const struct ant_run_config *rc, const struct train_flags *f, stru
     stop_requested = 0;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+    signal(SIGUSR1, on_signal);   /* mpirun passes it on to every rank, ending none */
 
     int rc_run = dp_agree(setup(&t, f, e), e);
     if (rc_run == 0)
@@ -359,6 +360,7 @@ int train_run(const struct ant_run_config *rc, const struct train_flags *f, stru
     if (t.disp && dp_rank() == 0) dispatch_report(t.disp, stdout);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    signal(SIGUSR1, SIG_DFL);
     teardown(&t);
     dp_finalize();
     return rc_run;
