@@ -4,7 +4,6 @@
 
 #include "dp.h"
 
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,7 +39,7 @@ int dp_size(void) { return dp.size; }
  * of ranks the launcher says, else 0. */
 static long launched_size(void)
 {
-    const char *vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"};
+    const char *vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         const char *v = getenv(vars[i]);
         if (v && *v) return strtol(v, NULL, 10);
