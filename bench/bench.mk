@@ -15,3 +15,6 @@ nodist_bench_bench_ane_SOURCES = core/dispatch/chips_cfg.c core/config/presets.c
 bench_bench_ane_LDADD = backends/builtin/ant_ane_dynamic.la backends/builtin/ant_ane_static.la \
 	backends/builtin/ant_cpu.la \
 	$(OPENBLAS_LIBS) $(LIBCONFIG_LIBS) $(PTHREAD_LIBS) -lm
+
+# Data-parallel scaling (1 and 2 ranks): a script, run in the build folder.
+EXTRA_DIST += %reldir%/bench_dp.sh
