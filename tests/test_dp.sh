@@ -1,7 +1,8 @@
 #!/bin/sh
 # Data-parallel training on Open MPI (core/train/dp.h), end to end on the CPU backend:
 # N ranks x batch B train like 1 rank x batch N*B, resume bit-exactly, refuse another N,
-# and a rank that fails or is killed ends the job with the last checkpoint intact.
+# and a rank that fails or is killed ends the job with the last checkpoint intact; with
+# the checkpoint policy (rollbacks) and the restart lifecycle (ane-static, emulator).
 . "${ANETRAIN_SRCDIR:-.}/tests/tap.sh"
 cfg="$tmp/small.cfg"
 
@@ -194,4 +195,81 @@ mpi -np 2 "$ANETRAIN" train --config "$cfg" --ckpt "$tmp/int.ckpt" --resume --qu
 mpi -np 2 "$ANETRAIN" train --config "$cfg" --ckpt "$tmp/unint.ckpt" --quiet > /dev/null 2>&1 &&
 cmp -s "$tmp/int.ckpt" "$tmp/unint.ckpt"
 ok $? "interrupted + resumed equals uninterrupted on 2 ranks, byte for byte"
+
+# Divergence on 2 ranks: both see the same mean loss, so both roll back at the same step.
+# lr 1 without clipping diverges at once; the rollback goes to the initial weights (rank
+# 0 makes them, the others receive them) at lr 0.5, so the result must equal a 2-rank
+# run at lr 0.5 from the start, byte for byte (as tests/test_ckpt_policy.sh on 1 rank).
+rescue_config() {   # rescue_config FILE LR
+    config 60 'schedule = "constant"; grad_clip = 0.0;'
+    sed -i "s/lr = 3e-3; min_lr = 3e-4;/lr = $2; min_lr = $2;/; s/every = 0;/every = 10;/" "$cfg"
+    cp "$cfg" "$1"
+}
+rescue_config "$tmp/r1.cfg" 1
+rescue_config "$tmp/r05.cfg" 0.5
+mpi -np 2 "$ANETRAIN" train --config "$tmp/r1.cfg" --ckpt "$tmp/r1.ckpt" > /dev/null 2> "$tmp/r1.err"
+st=$?
+n=$(grep -c "rolling back to step 0 (the initial weights) with the learning rate x0.5, rollback 1 of 3" "$tmp/r1.err")
+ok $([ $st -eq 0 ] && [ "$n" -eq 1 ]; echo $?) "2 ranks, lr 1: one rollback, said once; the run finishes (status $st)"
+mpi -np 2 "$ANETRAIN" train --config "$tmp/r05.cfg" --ckpt "$tmp/r05.ckpt" --quiet > /dev/null 2>&1 &&
+weights "$tmp/r1.ckpt" > "$tmp/w1" && weights "$tmp/r05.ckpt" > "$tmp/w05" && cmp -s "$tmp/w1" "$tmp/w05"
+ok $? "  its weights equal those of a 2-rank run at lr 0.5, byte for byte"
+
+# Rollbacks to a checkpoint only rank 0 can read, until they are spent: every rank
+# stops at the same step with one message, status 1 (not an MPI abort), PATH intact.
+config 20
+sed -i 's/^checkpoint = { every = 0; };$/checkpoint = { every = 10; };/' "$cfg"
+mpi -np 2 "$ANETRAIN" train --config "$cfg" --ckpt "$tmp/g.ckpt" --quiet > /dev/null 2>&1
+cp "$tmp/g.ckpt" "$tmp/g.before"
+mpi -np 2 "$ANETRAIN" train --config "$cfg" --ckpt "$tmp/g.ckpt" --resume --steps 200 --lr 100 \
+    --quiet > "$tmp/g.out" 2> "$tmp/g.err"
+st=$?
+[ $st -eq 1 ] && [ "$(grep -c "rolling back to step 20 " "$tmp/g.err")" -eq 3 ] &&
+[ "$(grep -c "^anetrain train: rank 0: step [0-9]*: the run diverged .*3 rollback(s)" "$tmp/g.err")" -eq 1 ] &&
+! grep -q "MPI_ABORT\|ending the job" "$tmp/g.err" && cmp -s "$tmp/g.ckpt" "$tmp/g.before"
+ok $? "2 ranks, lr 100: 3 rollbacks to step 20 said once each, then one message, status $st, PATH intact"
+diag "$(grep "^anetrain train:" "$tmp/g.err")"
+
+# A backend that needs a fresh process (ane-static's compile budget) cannot have one in
+# an MPI job: every rank stops at that step, rank 0 saves, the job exits 75 saying to run
+# it again with --resume, and doing so until it ends gives the run that never restarted.
+# 2 layers: 10 compiles per update plus 2 at open, so a budget of 30 asks after every
+# 2 updates (tests/test_ane_static.sh).
+small_config "$cfg" 6
+cat >> "$cfg" <<CFG
+chip = "M4";
+backend = "ane-static";
+backends = { ane-static = { device = "emulator"; }; };
+CFG
+printf 'chips = ({ name = "M4"; compile_budget = 30; });\n' > "$tmp/chips30.cfg"
+printf 'chips = ({ name = "M4"; compile_budget = 100000; });\n' > "$tmp/chipsbig.cfg"
+ANETRAIN_CHIPS_FILE="$tmp/chipsbig.cfg" mpi -x ANETRAIN_CHIPS_FILE -np 2 "$ANETRAIN" train \
+    --config "$cfg" --ckpt "$tmp/big.ckpt" --quiet > "$tmp/big.out" 2>&1
+ok $? "2 ranks on ane-static (emulator) with a budget they never reach: 6 steps"
+ANETRAIN_CHIPS_FILE="$tmp/chips30.cfg" mpi -x ANETRAIN_CHIPS_FILE -np 2 "$ANETRAIN" train \
+    --config "$cfg" --ckpt "$tmp/rs.ckpt" --quiet > "$tmp/rs.out" 2>&1
+st=$?
+[ $st -eq 75 ] &&
+[ "$(grep -c "^anetrain train: step 2: rank 0: .*; a process of an MPI job cannot restart itself, so every rank stopped with .*rs.ckpt saved: run the same mpirun command again with --resume" "$tmp/rs.out")" -eq 1 ]
+ok $? "with a budget of 30 the job stops after step 2 with status 75 ($st), said once"
+diag "$(grep "cannot restart" "$tmp/rs.out")"
+i=0
+while [ $st -eq 75 ] && [ $i -lt 5 ]; do
+    ANETRAIN_CHIPS_FILE="$tmp/chips30.cfg" mpi -x ANETRAIN_CHIPS_FILE -np 2 "$ANETRAIN" train \
+        --config "$cfg" --ckpt "$tmp/rs.ckpt" --resume --quiet > "$tmp/rs.out" 2>&1
+    st=$?
+    i=$((i + 1))
+done
+[ $st -eq 0 ] && [ $i -eq 2 ] && cmp -s "$tmp/rs.ckpt" "$tmp/big.ckpt"
+ok $? "relaunched with --resume until it ends (2 more jobs, status $st): the same checkpoint, byte for byte"
+# Only rank 1's backend asks: rank 0 (CPU) stops too, naming rank 1's reason.
+sed 's/^backend = "ane-static";$/backend = "cpu";/' "$cfg" > "$tmp/cpu0.cfg"
+ANETRAIN_CHIPS_FILE="$tmp/chips30.cfg" mpi -x ANETRAIN_CHIPS_FILE \
+    -np 1 "$ANETRAIN" train --config "$tmp/cpu0.cfg" --ckpt "$tmp/r01.ckpt" --quiet : \
+    -np 1 "$ANETRAIN" train --config "$cfg" --ckpt "$tmp/r01.ckpt" --quiet > "$tmp/r01.out" 2>&1
+st=$?
+[ $st -eq 75 ] && grep -q "^anetrain train: step 2: rank 1: .*cannot restart itself" "$tmp/r01.out" &&
+mpi -np 2 "$ANETRAIN" train --config "$tmp/cpu0.cfg" --ckpt "$tmp/r01.ckpt" --resume --stop-after 1 \
+    > "$tmp/r01.res" 2>&1 && grep -q "resumed .*r01.ckpt at step 2$" "$tmp/r01.res"
+ok $? "only rank 1's backend asks: every rank stops at step 2 naming rank 1 (status $st); its checkpoint resumes"
 tap_done
