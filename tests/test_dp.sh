@@ -272,4 +272,9 @@ st=$?
 mpi -np 2 "$ANETRAIN" train --config "$tmp/cpu0.cfg" --ckpt "$tmp/r01.ckpt" --resume --stop-after 1 \
     > "$tmp/r01.res" 2>&1 && grep -q "resumed .*r01.ckpt at step 2$" "$tmp/r01.res"
 ok $? "only rank 1's backend asks: every rank stops at step 2 naming rank 1 (status $st); its checkpoint resumes"
+# One rank under mpirun is a plain process: it restarts itself as ever.
+ANETRAIN_CHIPS_FILE="$tmp/chips30.cfg" mpi -x ANETRAIN_CHIPS_FILE -np 1 "$ANETRAIN" train \
+    --config "$cfg" --ckpt "$tmp/one.ckpt" > "$tmp/one.out" 2>&1 &&
+grep -q "^restarts         2 " "$tmp/one.out"
+ok $? "mpirun -np 1 on ane-static with a budget of 30: it re-executes itself twice and finishes"
 tap_done

@@ -50,7 +50,9 @@ static long launched_size(void)
 #ifdef HAVE_MPI
 static int comm_init(struct ant_err *e)
 {
-    if (launched_size() == 0) return 0;   /* plain `anetrain train`: never touch MPI */
+    /* Plain `anetrain train`, or `mpirun -np 1`: one rank, MPI untouched, so the process
+     * may re-execute itself for a backend's restart (train/restart.h) as usual. */
+    if (launched_size() <= 1) return 0;
     if (MPI_Init(NULL, NULL) != MPI_SUCCESS) return ant_errf(e, "MPI_Init failed");
     MPI_Comm_rank(MPI_COMM_WORLD, &dp.rank);
     MPI_Comm_size(MPI_COMM_WORLD, &dp.size);

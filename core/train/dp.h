@@ -29,9 +29,9 @@
 #include "data/data.h"
 #include "train/report.h"
 
-/* Starts MPI when mpirun started this process; else one rank. Non-root ranks log only
- * warnings and errors, tagged with their rank. -1 if MPI cannot start, or if a build
- * without MPI was started by mpirun with more than one rank. */
+/* Starts MPI when mpirun started this process as one of several; else one rank.
+ * Non-root ranks log only warnings and errors, tagged with their rank. -1 if MPI cannot
+ * start, or if a build without MPI was started by mpirun with more than one rank. */
 int dp_init(struct ant_err *e);
 void dp_finalize(void);
 int dp_rank(void);
