@@ -10,11 +10,18 @@ CLEANFILES += $(EXTRA_PROGRAMS)
 EXTRA_PROGRAMS += bench/bench_ane
 bench_bench_ane_SOURCES = %reldir%/bench_ane.c %reldir%/bench_util.h core/base/rng.c \
 	core/base/util.c core/base/xxh64.c core/base/fileio.c core/dispatch/chip.c \
-	core/dispatch/chipprof.c core/dispatch/cpufeat.c core/config/config.c
+	core/dispatch/chipprof.c core/dispatch/chipos.c core/dispatch/cpufeat.c core/config/config.c
 nodist_bench_bench_ane_SOURCES = core/dispatch/chips_cfg.c core/config/presets.c
 bench_bench_ane_LDADD = backends/builtin/ant_ane_dynamic.la backends/builtin/ant_ane_static.la \
 	backends/builtin/ant_cpu.la \
 	$(OPENBLAS_LIBS) $(LIBCONFIG_LIBS) $(PTHREAD_LIBS) -lm
+
+# The on-disk compile cache on the emulator: off, cold, warm, and a store's cost in a
+# full folder: make bench/bench_kcache.
+EXTRA_PROGRAMS += bench/bench_kcache
+bench_bench_kcache_SOURCES = %reldir%/bench_kcache.c core/base/util.c core/base/xxh64.c \
+	core/base/rng.c core/base/fileio.c
+bench_bench_kcache_LDADD = backends/libane.la $(OPENBLAS_LIBS) -lm
 
 # Data-parallel scaling (1 and 2 ranks): a script, run in the build folder.
 EXTRA_DIST += %reldir%/bench_dp.sh

@@ -2,9 +2,10 @@
 ANETRAIN="${ANETRAIN_BUILDDIR:-.}/anetrain"
 tap_n=0
 tap_failed=0
-ok() {   # ok CONDITION-STATUS DESCRIPTION
+ok() {   # ok CONDITION-STATUS DESCRIPTION; returns the condition, for `ok ... || diag ...`
     tap_n=$((tap_n + 1))
     if [ "$1" -eq 0 ]; then echo "ok $tap_n - $2"; else echo "not ok $tap_n - $2"; tap_failed=$((tap_failed + 1)); fi
+    [ "$1" -eq 0 ]
 }
 diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
 tap_done() { echo "1..$tap_n"; [ "$tap_failed" -eq 0 ]; }

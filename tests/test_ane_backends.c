@@ -57,7 +57,8 @@ static struct setting_list settings(const char *k1, const char *v1, const char *
     for (int i = 0, j = 1; i < 2; i++) {
         if (!k[i]) continue;
         int is_str = !strcmp(k[i], "dw") || !strcmp(k[i], "classifier") || !strcmp(k[i], "dialect");
-        s.v[j++] = (struct ant_setting_value){k[i], is_str ? ANT_SET_STRING : ANT_SET_FLOAT,
+        int is_bool = !strncmp(k[i], "unsafe_", 7);
+        s.v[j++] = (struct ant_setting_value){k[i], is_str ? ANT_SET_STRING : is_bool ? ANT_SET_BOOL : ANT_SET_FLOAT,
                                               atol(v[i]), atof(v[i]), v[i]};
     }
     return s;
@@ -153,12 +154,21 @@ static float *random_weights(const struct ant_model_config *c, struct ant_layout
     return w;
 }
 
+/* "M1" or "M1@15.6": a chip profile, for an OS version when one is given. */
+static int chip_named(const char *spec, struct ant_chip *chip, struct ant_err *e)
+{
+    char name[32];
+    const char *at = strchr(spec, '@');
+    snprintf(name, sizeof name, "%.*s", at ? (int)(at - spec) : (int)strlen(spec), spec);
+    return chip_from_name(name, chip, e) || (at && chip_set_os(chip, at + 1, e)) ? -1 : 0;
+}
+
 static void conformance(const char *chip_name, const struct model_case *mc, struct setting_list s,
                         const char *tag)
 {
     struct ant_chip chip;
     struct ant_err e;
-    if (chip_from_name(chip_name, &chip, &e)) {
+    if (chip_named(chip_name, &chip, &e)) {
         ok(0, "chip %s: %s", chip_name, e.msg);
         return;
     }
@@ -180,7 +190,7 @@ static void short_run(const char *chip_name, const struct model_case *mc)
 {
     struct ant_chip chip;
     struct ant_err e;
-    chip_from_name(chip_name, &chip, &e);
+    chip_named(chip_name, &chip, &e);
     struct ant_rng r;
     rng_seed(&r, 3);
     struct ant_layout lay;
@@ -212,6 +222,25 @@ static void short_run(const char *chip_name, const struct model_case *mc)
     if (ca) ane->close(ca);
     if (cc) cpu->close(cc);
     free(wa), free(wc), free(ga), free(gc), free(tok), free(tgt);
+}
+
+/* Each §7.3 rule broken on purpose (ane-fp16io's test knobs): on M1 under macOS 26 the
+ * emulator returns zeros as the hardware does, every such kernel fails its self-test and
+ * is replaced by OpenBLAS, so the numbers still match the CPU; on M4 nothing is. */
+static void silent_zeros(const struct model_case *mc)
+{
+    static const char *knob[] = {"unsafe_no_pad", "unsafe_swap_inputs", "unsafe_no_chunks"};
+    for (int i = 0; i < 3; i++)
+        for (int c = 0; c < 2; c++) {
+            char tag[96];
+            snprintf(tag, sizeof tag, "ane-fp16io, %s", knob[i]);
+            logged[0] = 0;
+            conformance(c ? "M4" : "M1@26.3", mc, settings(knob[i], "1", NULL, NULL), tag);
+            int replaced = 0;
+            for (const char *p = logged; (p = strstr(p, "failed its self-test")); p++) replaced++;
+            ok(c ? replaced == 0 : replaced > 0, "%s on %s: %d kernel(s) caught by the self-test "
+               "and run by OpenBLAS", knob[i], c ? "M4 (no such rule)" : "M1, macOS 26", replaced);
+        }
 }
 
 /* The dialect retry: M1's profile refuses program 1.3 (§7.1), so asking for it first
@@ -279,6 +308,11 @@ int main(void)
             for (int m = 0; m < 3; m++) conformance(chips[be][c], &cases[m], settings(NULL, NULL, NULL, NULL), ane->name);
         if (be == 2) {   /* fp16io: no dW/classifier placement or vocabulary chunks */
             conformance("M1", &cases[1], settings("loss_scale", "16777216", NULL, NULL), "ane-fp16io, loss scale 2^24");
+            for (int m = 0; m < 2; m++) {   /* both OS ranges of M1 and M2 (docs/ane.md §7) */
+                conformance("M1@15.6", &cases[m], settings(NULL, NULL, NULL, NULL), "ane-fp16io, macOS 15.6");
+                conformance("M2@26.3", &cases[m], settings(NULL, NULL, NULL, NULL), "ane-fp16io, macOS 26.3");
+            }
+            silent_zeros(&cases[1]);
             short_run("M1", &cases[1]);
             dialect_retry();
             struct ant_chip m1, none;

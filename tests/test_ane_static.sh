@@ -13,7 +13,7 @@ cat >> "$cfg" <<CFG
 chip = "M4";
 backend = "ane-static";
 fallback = [ "cpu" ];
-backends = { ane-static = { device = "emulator"; }; };
+backends = { ane-static = { device = "emulator"; compile_cache = false; }; };
 CFG
 budget() {   # budget N: a user chips file giving M4 that per-process compile budget
     printf 'chips = ({ name = "M4"; compile_budget = %s; });\n' "$1" > "$tmp/chips$1.cfg"
@@ -61,10 +61,22 @@ ok $? "a budget smaller than one update is refused with the figures"
 
 # a restarted process whose checkpoint is not where the restart left it stops cleanly
 cp "$tmp/big.ckpt" "$tmp/keep.ckpt"
-ANETRAIN_RESTART="restarts=2 step=5 end=8 steps=5 skipped=0 compiles=60 wall_ms=1 compile_ms=1 tokens=1 flops=1 first_loss=5" \
+ANETRAIN_RESTART="restarts=2 step=5 end=8 steps=5 skipped=0 compiles=60 wall_ms=1 startup_ms=1 compile_ms=1 tokens=1 flops=1 first_loss=5" \
     train big 100000 --resume
 test $? -ne 0 && grep -q "after restart 2: .* holds step 8, but the run restarted at step 5" "$tmp/big.out" &&
     cmp -s "$tmp/big.ckpt" "$tmp/keep.ckpt"
 ok $? "a restart that finds the wrong checkpoint stops with the reason; the checkpoint is untouched"
 diag "$(grep "after restart" "$tmp/big.out")"
+
+# With the compile cache on, each restarted process restores the weight-free kernels
+# from disk instead of compiling them (a hit does not count against the budget), so the
+# same run needs fewer restarts and ends with the same model.
+sed -i 's/compile_cache = false;/compile_cache = true;/' "$cfg"
+ANETRAIN_CACHE_DIR="$tmp/kcache" train cached 30
+ok $? "the budget-30 run with a compile cache finishes"
+grep -q "^restarts         2 " "$tmp/cached.out" && grep -q "^kernel compiles  82, " "$tmp/cached.out"
+ok $? "its restarted processes take the weight-free kernels from the cache: 2 restarts, 82 compiles"
+diag "$(grep -h "^restarts\|^kernel compiles" "$tmp/cached.out")"
+export_model cached && cmp -s "$tmp/big.bin" "$tmp/cached.bin"
+ok $? "and its model is byte-identical to the run that never restarted"
 tap_done

@@ -15,14 +15,16 @@
 /* M1/M2: program 1.0/ios16 verbose scalars, fp16 surfaces, no cast, no SDPA (§7.1). */
 static inline struct ant_chip test_chip_m1(void)
 {
-    struct ant_chip c = {sizeof c, "M1", 1, "base", 1, 1, "", "1.0", "ios16", 1, 1, 0, 256, 2048, 100, 11.0, 0};
+    struct ant_chip c = {sizeof c, "M1", 1, "base", 1, 1, "", "1.0", "ios16", 1, 1, 0, 256, 2048, 100, 11.0, 0,
+                         "", "", 0};   /* no OS: none of the §7.3 rules (test_ane_m1rules.c has them) */
     return c;
 }
 
 /* M4: program 1.3/ios18 shorthand, fp32 I/O with cast allowed, SDPA (§3.1, §3.5, §8). */
 static inline struct ant_chip test_chip_m4(void)
 {
-    struct ant_chip c = {sizeof c, "M4", 4, "base", 1, 1, "", "1.3", "ios18", 0, 0, 1, 128, 49152, 100, 18.6, 1};
+    struct ant_chip c = {sizeof c, "M4", 4, "base", 1, 1, "", "1.3", "ios18", 0, 0, 1, 128, 49152, 100, 18.6, 1,
+                         "", "", 0};
     return c;
 }
 

@@ -100,7 +100,8 @@ for sig in HUP QUIT USR1 USR2 ALRM XCPU; do
     "$ANETRAIN" train --config "$tmp/long.cfg" --ckpt "$tmp/sig$sig.ckpt" --resume \
         --stop-after 1 --quiet > /dev/null 2> "$tmp/err"
     ok $( ([ $st -eq 0 ] && grep -q "resumed .* at step ${at:-none}\$" "$tmp/err" &&
-          [ "${at:-0}" -ge 10 ]); echo $?) "SIG$sig: exit 0, saved at step ${at:-?}, resumable"
+          [ "${at:-0}" -ge 10 ]); echo $?) "SIG$sig: exit 0, saved at step ${at:-?}, resumable" ||
+        diag "status $st; run: $(tail -n 3 "$tmp/s.err")" "resume: $(head -n 3 "$tmp/err")"
 done
 # SIGPIPE: the trainer's stderr is a pipe whose reader has gone.
 ( "$ANETRAIN" train --config "$cfg" --ckpt "$tmp/pipe.ckpt"; echo $? > "$tmp/pipe.st" ) 2>&1 > /dev/null |

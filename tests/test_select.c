@@ -159,7 +159,7 @@ static void select_one(struct ant_registry *r, const char *chip_name, const stru
     struct ant_chip chip;
     struct ant_err e = {""};
     int chain[ANT_CHAIN_MAX], n;
-    if (chip_detect(&chip, chip_name, &e) < 0) {
+    if (chip_detect(&chip, chip_name, NULL, &e) < 0) {
         snprintf(got, cap, "!chip: %s", e.msg);
         return;
     }

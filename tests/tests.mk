@@ -16,7 +16,7 @@ tests_fuzz_inputs_SOURCES = %reldir%/fuzz_inputs.c %reldir%/test_util.h \
 	core/data/bpe_encode.c core/formats/llama2c_ak42.c core/formats/llama2c_q8.c \
 	core/formats/model_sniff.c core/formats/hf_permute.c core/formats/model_io.c $(hf_impl) \
 	core/formats/ckpt.c core/base/state.c core/config/config.c core/dispatch/chip.c \
-	core/dispatch/chipprof.c core/dispatch/cpufeat.c core/base/fileio.c core/base/rng.c \
+	core/dispatch/chipprof.c core/dispatch/chipos.c core/dispatch/cpufeat.c core/base/fileio.c core/base/rng.c \
 	core/base/util.c core/base/xxh64.c
 # The HF readers are fuzzed only when configure found jansson (hf_test_defs, formats.mk).
 tests_fuzz_inputs_CPPFLAGS = $(AM_CPPFLAGS) $(hf_test_defs)

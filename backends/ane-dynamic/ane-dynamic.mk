@@ -2,7 +2,7 @@
 # backends/ane-dynamic: the dynamic-weight ANE backend module (kernels compiled once,
 # weights staged into surfaces): the plugin face backends/ane/train/module.c built with
 # AT_BAKED=0 over the shared ANE training layer.
-ane_dynamic_sources = backends/ane/train/module.c core/base/util.c core/base/xxh64.c core/base/rng.c
+ane_dynamic_sources = backends/ane/train/module.c core/base/util.c core/base/xxh64.c core/base/rng.c core/base/fileio.c
 ane_dynamic_cppflags = $(AM_CPPFLAGS) -DANT_MODULE_NAME=ant_ane_dynamic -DAT_BAKED=0
 ane_dynamic_libadd = backends/libane_train.la $(OPENBLAS_LIBS) $(PTHREAD_LIBS) -lm
 
@@ -24,7 +24,7 @@ backends_builtin_ant_ane_dynamic_la_LIBADD = backends/libane_train.la
 check_PROGRAMS += tests/test_ane_backends
 TESTS += tests/test_ane_backends
 tests_test_ane_backends_SOURCES = tests/test_ane_backends.c core/base/rng.c core/base/util.c \
-	core/base/xxh64.c core/base/fileio.c core/dispatch/chip.c core/dispatch/chipprof.c \
+	core/base/xxh64.c core/base/fileio.c core/dispatch/chip.c core/dispatch/chipprof.c core/dispatch/chipos.c \
 	core/dispatch/cpufeat.c core/config/config.c
 nodist_tests_test_ane_backends_SOURCES = core/dispatch/chips_cfg.c core/config/presets.c
 tests_test_ane_backends_LDADD = backends/builtin/ant_ane_dynamic.la \

@@ -5,7 +5,7 @@
 ane_fp16io_cppflags = $(AM_CPPFLAGS) -DANT_MODULE_NAME=ant_ane_fp16io
 
 plugin_LTLIBRARIES += backends/ant_ane_fp16io.la
-backends_ant_ane_fp16io_la_SOURCES = %reldir%/fp16io.c core/base/util.c core/base/xxh64.c core/base/rng.c
+backends_ant_ane_fp16io_la_SOURCES = %reldir%/fp16io.c core/base/util.c core/base/xxh64.c core/base/rng.c core/base/fileio.c
 backends_ant_ane_fp16io_la_CPPFLAGS = $(ane_fp16io_cppflags)
 backends_ant_ane_fp16io_la_LDFLAGS = $(plugin_ldflags)
 backends_ant_ane_fp16io_la_LIBADD = backends/libane_train.la $(OPENBLAS_LIBS) $(PTHREAD_LIBS) -lm

@@ -28,6 +28,7 @@ static const struct ant_setting settings[] = {
      "else the profile's), \"modern\" (program 1.3) or \"verbose\" (program 1.0)"},
     {"loss_scale", ANT_SET_FLOAT, "256", "starting fp16 loss scale (docs/ane.md §16)"},
     {"loss_scale_growth", ANT_SET_INT, "1000", "clean steps before the loss scale doubles (0: never)"},
+    {"compile_cache", ANT_SET_BOOL, "true", "keep compiled kernels on disk (docs/ane.md §18)"},
     {"unsafe_no_pad", ANT_SET_BOOL, "false", "testing only: do not pad K to a multiple of 32 (§7.3)"},
     {"unsafe_swap_inputs", ANT_SET_BOOL, "false", "testing only: bind the larger input first (§7.3)"},
     {"unsafe_no_chunks", ANT_SET_BOOL, "false", "testing only: do not keep input sizes ascending (§7.3)"},
@@ -189,6 +190,7 @@ static int open_ctx(const struct ant_host *host, const struct ant_open_args *arg
     if ((s = ant_setting_find(v, "dialect")) && s->s) o.dialect = s->s;
     if ((s = ant_setting_find(v, "loss_scale"))) scale = (float)s->f;
     if ((s = ant_setting_find(v, "loss_scale_growth"))) growth = (int)s->i;
+    o.cache = !(s = ant_setting_find(v, "compile_cache")) || s->i;
     o.no_pad = (s = ant_setting_find(v, "unsafe_no_pad")) && s->i;
     o.swap_inputs = (s = ant_setting_find(v, "unsafe_swap_inputs")) && s->i;
     o.no_chunks = (s = ant_setting_find(v, "unsafe_no_chunks")) && s->i;

@@ -2,7 +2,7 @@
 # backends/ane-static: the static-weight ANE backend module (weights baked into the
 # kernels, recompiled after every optimizer update, restarts for the compile budget):
 # the plugin face backends/ane/train/module.c built with AT_BAKED=1.
-ane_static_sources = backends/ane/train/module.c core/base/util.c core/base/xxh64.c core/base/rng.c
+ane_static_sources = backends/ane/train/module.c core/base/util.c core/base/xxh64.c core/base/rng.c core/base/fileio.c
 ane_static_cppflags = $(AM_CPPFLAGS) -DANT_MODULE_NAME=ant_ane_static -DAT_BAKED=1
 
 plugin_LTLIBRARIES += backends/ant_ane_static.la

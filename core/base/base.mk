@@ -6,6 +6,6 @@
 anetrain_SOURCES += \
 	%reldir%/util.c %reldir%/util.h \
 	%reldir%/fileio.c %reldir%/fileio.h \
-	%reldir%/xxh64.c %reldir%/xxh64.h %reldir%/le.h \
+	%reldir%/xxh64.c %reldir%/xxh64.h %reldir%/le.h %reldir%/blas.h \
 	%reldir%/rng.c %reldir%/rng.h \
 	%reldir%/state.c %reldir%/state.h

@@ -57,6 +57,22 @@ int file_check_output(const char *path, const char *what, struct ant_err *e)
     return 0;
 }
 
+int file_make_dirs(const char *dir, int mode, struct ant_err *e)
+{
+    char p[ANT_PATH_MAX];
+    if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p) return ant_errf(e, "%s: path too long", dir);
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s != 0) continue;
+        char c = *s;
+        *s = 0;
+        struct stat st;
+        if (mkdir(p, (mode_t)mode) != 0 && (errno != EEXIST || stat(p, &st) != 0 || !S_ISDIR(st.st_mode)))
+            return ant_errf(e, "%s: cannot make the folder: %s", p, errno == EEXIST ? "a file is in the way" : strerror(errno));
+        *s = c;
+        if (!c) return 0;
+    }
+}
+
 int atomic_open(struct ant_atomic_file *a, const char *path, struct ant_err *e)
 {
     memset(a, 0, sizeof *a);

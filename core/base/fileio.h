@@ -19,6 +19,9 @@ int file_open_regular(const char *path, uint64_t *size, struct ant_err *e);
  * existing folder, FIFO or device. what names the option or key ("--ckpt"). */
 int file_check_output(const char *path, const char *what, struct ant_err *e);
 
+/* mkdir -p: dir and each missing parent, made with mode (0700 for private caches). */
+int file_make_dirs(const char *dir, int mode, struct ant_err *e);
+
 struct ant_atomic_file {
     FILE *f;
     char path[ANT_PATH_MAX];

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dispatch/chip.h"
+
 int cli_parse_long(const char *s, long lo, long hi, long *out)
 {
     char *end;
@@ -33,6 +35,7 @@ static int take_config_flag(struct cli_config_flags *f, int code, const char *ar
     case OPT_PRESET: f->preset = arg; return 1;
     case OPT_BACKEND: f->backend = arg; return 1;
     case OPT_CHIP: f->chip = arg; return 1;
+    case OPT_OS: f->os = arg; return 1;
     case OPT_STRICT: f->strict = 1; return 1;
     case OPT_THREADS: f->threads = arg; return 1;
     case OPT_SEED: f->seed = arg; return 1;
@@ -92,6 +95,19 @@ int cli_build_config(struct ant_run_config *rc, const struct cli_config_flags *f
         return -1;
     if (chip && *chip && copy_flag(rc->be.chip, sizeof rc->be.chip, chip, "--chip", e) < 0)
         return -1;
+    /* the OS like the chip: flag > environment > config (chip.h) */
+    const char *os = f->os ? f->os : getenv("ANETRAIN_OS");
+    const char *os_from = f->os ? "--os " : "ANETRAIN_OS=";
+    if (os && *os && copy_flag(rc->be.os, sizeof rc->be.os, os, f->os ? "--os" : "ANETRAIN_OS", e) < 0)
+        return -1;
+    int parts[3];
+    if (*rc->be.os && chip_os_parse(rc->be.os, parts) < 0) {
+        if (os && *os)
+            return ant_errf(e, "%s%s: expected a macOS version like \"15.6\" or \"26.3\"",
+                            os_from, rc->be.os);
+        return ant_errf(e, "%s: os = \"%s\": expected a macOS version like \"15.6\" or \"26.3\"",
+                        rc->source, rc->be.os);
+    }
     if (f->strict) rc->be.strict = 1;
     if (f->data && copy_flag(rc->data.path, sizeof rc->data.path, f->data, "--data", e) < 0)
         return -1;

@@ -11,7 +11,7 @@
 /* Options every run-config command understands; codes start at 1000. Append these to a
  * command's own getopt_long table with cli_config_options(). */
 enum {
-    OPT_CONFIG = 1000, OPT_PRESET, OPT_BACKEND, OPT_CHIP, OPT_STRICT, OPT_THREADS,
+    OPT_CONFIG = 1000, OPT_PRESET, OPT_BACKEND, OPT_CHIP, OPT_OS, OPT_STRICT, OPT_THREADS,
     OPT_SEED, OPT_DATA, OPT_CKPT, OPT_PLUGIN_PATH, OPT_HELP, OPT_CLI_LAST
 };
 
@@ -20,6 +20,7 @@ enum {
     {"preset", required_argument, 0, OPT_PRESET},          \
     {"backend", required_argument, 0, OPT_BACKEND},        \
     {"chip", required_argument, 0, OPT_CHIP},              \
+    {"os", required_argument, 0, OPT_OS},                  \
     {"strict", no_argument, 0, OPT_STRICT},                \
     {"threads", required_argument, 0, OPT_THREADS},        \
     {"seed", required_argument, 0, OPT_SEED},              \
@@ -33,6 +34,7 @@ enum {
     "  --preset NAME      start from a preset: tiny (default), stories15M, stories42M, stories110M\n" \
     "  --backend NAME     backend to use (auto, cpu, ...); overrides the config\n" \
     "  --chip NAME        force a chip profile (M1 .. M5, \"M4 Pro\", unknown, none)\n" \
+    "  --os VERSION       force the macOS version the profile is for (\"15.6\", \"26.3\")\n" \
     "  --strict           never fall back to another backend\n" \
     "  --threads N        CPU threads (0 = all cores)\n" \
     "  --seed S           random seed for init and data order\n" \
@@ -44,7 +46,7 @@ enum {
 /* Flags are collected first and applied after the files, so flags > config > defaults
  * whatever their order on the line. */
 struct cli_config_flags {
-    const char *config, *preset, *backend, *chip, *data, *ckpt, *plugin_path;
+    const char *config, *preset, *backend, *chip, *os, *data, *ckpt, *plugin_path;
     const char *threads, *seed;
     int strict;
 };
@@ -57,7 +59,7 @@ struct cli_config_flags {
 int cli_next_option(int argc, char **argv, const struct option *opts,
                     struct cli_config_flags *f, const char *usage, int *status);
 /* defaults <- preset <- config file <- flags <- environment (ANETRAIN_BACKEND,
- * ANETRAIN_CHIP only where no flag was given), then validate. */
+ * ANETRAIN_CHIP, ANETRAIN_OS only where no flag was given), then validate. */
 int cli_build_config(struct ant_run_config *rc, const struct cli_config_flags *f,
                      struct ant_err *e);
 

@@ -6,7 +6,7 @@
 # directly so one area builds and tests on its own.
 bin_PROGRAMS += anetrain
 anetrain_SOURCES = \
-	%reldir%/main.c %reldir%/commands.h %reldir%/reexec.c %reldir%/reexec.h \
+	%reldir%/main.c %reldir%/commands.h %reldir%/reexec.c %reldir%/reexec.h %reldir%/cmd_soak.c \
 	%reldir%/cli.c %reldir%/cli.h \
 	%reldir%/cmd_train.c %reldir%/cmd_sample.c %reldir%/cmd_eval.c %reldir%/cmd_export.c \
 	%reldir%/cmd_tokenize.c %reldir%/cmd_vocab.c \
@@ -16,3 +16,7 @@ anetrain_LDADD = $(LIBLTDL) $(LIBCONFIG_LIBS) $(OPENBLAS_LIBS) -lm
 # empty or broken plugin folder (DESIGN.md "Who owns what").
 anetrain_LDFLAGS = $(AM_LDFLAGS) -dlpreopen backends/builtin/ant_cpu.la
 EXTRA_anetrain_DEPENDENCIES = backends/builtin/ant_cpu.la
+
+# anetrain soak through the real trainer on the emulator.
+TESTS += tests/test_soak.sh
+EXTRA_DIST += tests/test_soak.sh

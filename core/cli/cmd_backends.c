@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "cli/inspect.h"
+#include "dispatch/chip.h"
 
 static const char usage[] =
     "usage: anetrain backends [options]\n"
@@ -22,6 +23,10 @@ int cmd_backends(int argc, char **argv)
     if (rc) return rc > 0 ? 0 : 1;
     printf("chip: %s%s (cpu: %s)\n", in.chip.name, in.chip.forced ? " (forced)" : "",
            in.chip.cpu_features);
+    char entries[512];
+    chip_profile_entries(&in.chip, entries, sizeof entries);
+    printf("os: %s%s; profile entries: %s\n", *in.chip.os_version ? in.chip.os_version : "unknown",
+           *in.rc.be.os ? " (forced)" : "", entries);
     inspect_print_path(&in, stdout);
     inspect_print_modules(&in, stdout);
     inspect_print_choice(&in, stdout);

@@ -9,6 +9,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_vocab(int argc, char **argv);
+int cmd_soak(int argc, char **argv);       /* cli/cmd_soak.c */
 int cmd_backends(int argc, char **argv);   /* cli/cmd_backends.c */
 int cmd_doctor(int argc, char **argv);     /* cli/cmd_doctor.c */
 int ane_mil_main(int argc, char **argv);   /* ane/tool/mil_tool.c */

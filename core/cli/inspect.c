@@ -21,7 +21,7 @@ int inspect_open(struct inspect *in, int argc, char **argv, const char *usage)
         return fail(cmd, "unexpected option (see --help)"), -1;   /* all are config flags */
     if (status == 0) return 1;
     if (status > 0) return -1;
-    if (cli_build_config(&in->rc, &cf, &e) < 0 || chip_detect(&in->chip, in->rc.be.chip, &e) < 0 ||
+    if (cli_build_config(&in->rc, &cf, &e) < 0 || chip_detect(&in->chip, in->rc.be.chip, in->rc.be.os, &e) < 0 ||
         registry_open(&in->reg, &in->rc.be, &e) < 0) {
         config_free(&in->rc);
         return fail(cmd, e.msg), -1;

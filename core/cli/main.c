@@ -22,12 +22,14 @@ static const char usage[] =
     "  export     write a model as llama2.c's model.bin or a Hugging Face folder\n"
     "  tokenize   pretokenize a text file with a tokenizer.bin\n"
     "  vocab      train a BPE vocabulary on a text file (tokenizer.bin)\n"
+    "  soak       train for a set time and judge the run (uptime, faults, memory)\n"
     "  backends   list the backend modules, their probes and the one auto picks\n"
     "  doctor     chip, profile, plugin path and a self-test of each usable backend\n"
     "  mil        check or run a MIL program on the ANE emulator\n"
     "\n"
     "'anetrain COMMAND --help' describes a command's options.\n"
-    "Environment: ANETRAIN_BACKEND, ANETRAIN_CHIP, ANETRAIN_PLUGIN_PATH, ANETRAIN_VERBOSE.\n";
+    "Environment: ANETRAIN_BACKEND, ANETRAIN_CHIP, ANETRAIN_OS, ANETRAIN_PLUGIN_PATH,\n"
+    "ANETRAIN_VERBOSE.\n";
 
 int fail(const char *cmd, const char *msg)
 {
@@ -49,7 +51,7 @@ int main(int argc, char **argv)
     } cmds[] = {
         {"train", cmd_train},       {"sample", cmd_sample}, {"eval", cmd_eval},
         {"export", cmd_export},     {"backends", cmd_backends}, {"doctor", cmd_doctor},
-        {"mil", ane_mil_main},      {"tokenize", cmd_tokenize}, {"vocab", cmd_vocab},
+        {"mil", ane_mil_main},      {"tokenize", cmd_tokenize}, {"vocab", cmd_vocab}, {"soak", cmd_soak},
     };
     if (argc < 2) {
         fputs(usage, stderr);

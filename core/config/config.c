@@ -107,6 +107,7 @@ static const struct key keys[] = {
     LIST("exclude", NAMES, be.exclude, be.n_exclude),
     LIST("plugin_path", PATHS, be.plugin_path, be.n_plugin_path),
     K("chip", STR, be.chip, ANY),
+    K("os", STR, be.os, ANY),
     K("strict", BOOL, be.strict, ANY),
     K("threads", INT, be.threads, GE0),
 };

@@ -51,6 +51,8 @@ struct ant_backend_opts {
     char plugin_path[ANT_LIST_MAX][ANT_PATH_MAX];
     int n_plugin_path;
     char chip[ANT_NAME_MAX];       /* force a chip profile: "M1", "M4 Pro", "none"; "" = detect */
+    char os[ANT_NAME_MAX];         /* force the macOS version the profile is for: "26.3";
+                                      "" = detect (docs/ane.md §7, §12.6) */
     int strict;                    /* forbid any fallback */
     int threads;                   /* 0 = all cores */
 };

@@ -56,6 +56,8 @@ static int fill(struct ant_chip *out, int gen, int variant, int forced, struct a
     out->size = sizeof *out;
     out->forced = forced;
     out->cpu_features = cpufeat_string();
+    out->os_version = "";      /* unknown until chip_set_os: the conservative entries */
+    out->ops_refused = "";
     if (gen > 0) {
         snprintf(fam, sizeof fam, "M%d", gen);
         if (!chipprof_exists(fam)) {
@@ -71,13 +73,13 @@ static int fill(struct ant_chip *out, int gen, int variant, int forced, struct a
         out->family = gen;
         out->variant = variants[variant];
         out->has_ane = 1;
-        return out->name ? chipprof_resolve(fam, full, out, e) : ant_errf(e, "chip: out of memory");
+        return out->name ? chipprof_resolve(out, e) : ant_errf(e, "chip: out of memory");
     }
     out->name = gen == 0 ? "unknown Apple" : "none";
     out->family = gen;
     out->variant = "";
     out->has_ane = gen == 0;
-    return chipprof_resolve(out->name, NULL, out, e);
+    return chipprof_resolve(out, e);
 }
 
 int chip_from_name(const char *name, struct ant_chip *out, struct ant_err *e)
@@ -114,9 +116,8 @@ int chip_from_sysctl(const char *brand, uint32_t cpufamily, struct ant_chip *out
     return fill(out, -1, 0, 0, e);
 }
 
-int chip_detect(struct ant_chip *out, const char *forced, struct ant_err *e)
+static int detect_hardware(struct ant_chip *out, struct ant_err *e)
 {
-    if (forced && *forced) return chip_from_name(forced, out, e);
 #ifdef __APPLE__
     char brand[256] = "";
     uint32_t fam = 0;
@@ -129,6 +130,13 @@ int chip_detect(struct ant_chip *out, const char *forced, struct ant_err *e)
     /* No macOS, no usable Neural Engine. */
     return chip_from_sysctl(NULL, 0, out, e);
 #endif
+}
+
+int chip_detect(struct ant_chip *out, const char *forced, const char *os, struct ant_err *e)
+{
+    if ((forced && *forced ? chip_from_name(forced, out, e) : detect_hardware(out, e)) < 0)
+        return -1;
+    return chipos_pick(out, os, e);
 }
 
 void chip_print(const struct ant_chip *c, FILE *out)
@@ -145,6 +153,14 @@ void chip_print(const struct ant_chip *c, FILE *out)
             c->allows_sdpa ? "allowed" : "unsupported");
     fprintf(out, "  surfaces: align %d B, min %d B; compile budget %d; peak %.1f fp16 TFLOPS\n",
             c->surface_align, c->surface_min_bytes, c->compile_budget, c->peak_tflops);
+    char entries[512];
+    chip_profile_entries(c, entries, sizeof entries);
+    fprintf(out, "  os: %s; profile entries: %s\n",
+            c->os_version && *c->os_version ? c->os_version : "unknown (conservative entries)",
+            entries);
+    fprintf(out, "  ops refused: %s; silent-zero rules (§7.3): %s\n",
+            c->ops_refused && *c->ops_refused ? c->ops_refused : "none",
+            c->silent_zero_rules ? "yes" : "no");
     fprintf(out, "  preference:");
     for (int i = 0; i < n; i++) fprintf(out, " %s", pref[i]);
     fprintf(out, "\n  profiles from: %s\n", chip_profiles_source());

@@ -369,7 +369,7 @@ int dispatch_open(struct ant_dispatch **out, const struct ant_run_config *rc, in
     d->n_params = lay.total;
     d->max_batch = max_batch;
     d->threads = rc->be.threads;
-    if (chip_detect(&d->chip, rc->be.chip, e) < 0 || registry_open(&d->reg, &rc->be, e) < 0)
+    if (chip_detect(&d->chip, rc->be.chip, rc->be.os, e) < 0 || registry_open(&d->reg, &rc->be, e) < 0)
         goto fail;
     registry_probe(d->reg, &d->chip);
     if (registry_settings(d->reg, rc->backend_settings, rc->source, e) < 0 ||

@@ -1,12 +1,12 @@
 # core/dispatch: from the chip to the backend that runs a step: CPU features and chip
-# detection with the chip profiles (cpufeat.c, chip.c, chipprof.c; chips_cfg.c is
-# generated below into the build tree from configs/chips.cfg), the plugin registry,
-# backend settings and selection (registry.c, settings.c, select.c), the services handed
-# to backends (host.c), the dispatcher with its fallback (dispatch.c) and the doctor's
-# self-test (selftest.c); also the deliberately broken test modules. May include
-# core/base, core/config, core/data and core/formats.
+# detection with the chip profiles (cpufeat.c, chip.c, chipprof.c, chipos.c for the OS
+# version; chips_cfg.c is generated below into the build tree from configs/chips.cfg),
+# the plugin registry, backend settings and selection (registry.c, settings.c,
+# select.c), the services handed to backends (host.c), the dispatcher with its fallback
+# (dispatch.c) and the doctor's self-test (selftest.c); also the deliberately broken
+# test modules. May include core/base, core/config, core/data and core/formats.
 dispatch_core_sources = \
-	%reldir%/chip.c %reldir%/chip.h %reldir%/chipprof.c %reldir%/chipprof.h \
+	%reldir%/chip.c %reldir%/chip.h %reldir%/chipprof.c %reldir%/chipprof.h %reldir%/chipos.c \
 	%reldir%/registry.c %reldir%/registry.h %reldir%/settings.c %reldir%/select.c \
 	%reldir%/modcheck.c %reldir%/modcheck.h \
 	%reldir%/host.c %reldir%/host.h \
@@ -106,7 +106,7 @@ TESTS += tests/test_chip tests/test_select tests/test_registry tests/test_dispat
 	tests/test_dispatch_example
 
 tests_test_chip_SOURCES = tests/test_chip.c tests/test_util.h %reldir%/chip.c \
-	%reldir%/chipprof.c %reldir%/cpufeat.c core/base/util.c
+	%reldir%/chipprof.c %reldir%/chipos.c %reldir%/cpufeat.c core/base/util.c
 nodist_tests_test_chip_SOURCES = %reldir%/chips_cfg.c
 tests_test_chip_LDADD = $(dispatch_test_ldadd)
 
@@ -143,3 +143,8 @@ EXTRA_DIST += tests/plugins/faulty.c tests/test_fallback_train.sh tests/test_plu
 # The memory plan against measured peak memory, through the trainer.
 TESTS += tests/test_memplan.sh
 EXTRA_DIST += tests/test_memplan.sh
+
+# The OS dimension of the chip profiles through the real program: --os > ANETRAIN_OS >
+# the config's os, what backends and doctor print, bad values.
+TESTS += tests/test_chip_os.sh
+EXTRA_DIST += tests/test_chip_os.sh

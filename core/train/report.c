@@ -33,8 +33,8 @@ void report_print(const struct ant_report *r, FILE *out)
     if (r->restarts > 0)
         fprintf(out, "restarts         %ld (fresh processes for the compile budget)\n", r->restarts);
     if (r->compiles > 0)
-        fprintf(out, "kernel compiles  %ld, %.0f ms, %.1f%% of the wall time\n", r->compiles,
-                r->compile_ms, r->wall_ms > 0 ? 100 * r->compile_ms / r->wall_ms : 0);
+        fprintf(out, "kernel compiles  %ld, %.0f ms, %.1f%% of the run's time (start-up included)\n",
+                r->compiles, r->compile_ms, 100 * r->compile_ms / (r->wall_ms + r->startup_ms + 1e-9));
     fprintf(out, r->restarts > 0 ? "time by phase (this process):\n" : "time by phase:\n");
     for (int p = 0; p < PH_N; p++)
         if (p != PH_COMM || r->phase_ms[p] > 0)

@@ -24,6 +24,7 @@ struct ant_report {
      * time and the first loss above cover every process; the phases only this one. */
     long restarts;
     double compile_ms;          /* backend compile time (over every process) */
+    double startup_ms;          /* setting up before the first step (every process) */
     long compiles;
 };
 

@@ -486,6 +486,7 @@ static int restart_out(struct trainer *t, long end, struct ant_err *e)
     struct restart_state r = {
         .restarts = t->prev.restarts + 1, .step = t->s.step, .end = end,
         .steps = t->rep.steps, .skipped = t->rep.skipped, .wall_ms = t->rep.wall_ms,
+        .startup_ms = t->rep.startup_ms,
         .tokens = t->rep.tokens, .flops = t->rep.flops, .first_loss = t->rep.first_loss,
     };
     compile_totals(t, &r.compile_ms, &r.compiles);
@@ -592,6 +593,12 @@ static void catch_signals(struct saved_signals *old)
     for (size_t i = 0; i < N_STOP; i++) sigaction(stop_signals[i], &sa, &old->stop[i]);
     sa.sa_handler = SIG_IGN;
     for (size_t i = 0; i < N_IGNORED; i++) sigaction(ignored_signals[i], &sa, &old->ignored[i]);
+    /* A restarted process comes up with the stop signals blocked (cli/reexec.c): one that
+     * arrived during the exec is delivered now, to the handler. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    for (size_t i = 0; i < N_STOP; i++) sigaddset(&stop, stop_signals[i]);
+    sigprocmask(SIG_UNBLOCK, &stop, NULL);
 }
 
 static void restore_signals(const struct saved_signals *old)
@@ -614,9 +621,11 @@ int train_run(const struct ant_run_config *rc, const struct train_flags *f, stru
     stop_requested = 0;
     catch_signals(&old_signals);
 
+    double t_setup = ant_now_ms();   /* up to the first staged weights, as one phase */
     int rc_run = dp_agree(setup(&t, f, e), e);
     if (rc_run == 0) rc_run = share_state(&t, f->stop_after, e);
     if (rc_run == 0) rc_run = dp_agree(dispatch_weights_changed(t.disp, t.s.weights, e), e);
+    t.rep.startup_ms = t.prev.startup_ms + ant_now_ms() - t_setup;
     if (rc_run == 0) {
         ant_log(ANT_LOG_INFO, NULL,
                 "training %zu parameters on %s (%zu tokens) with backend %s, steps %ld..%ld",

@@ -22,7 +22,7 @@
 #include <anetrain/model.h>
 
 #define ANT_ABI_MAJOR 1
-#define ANT_ABI_MINOR 2
+#define ANT_ABI_MINOR 3
 
 enum ant_log_level { ANT_LOG_ERROR, ANT_LOG_WARN, ANT_LOG_INFO, ANT_LOG_DEBUG };
 
@@ -48,6 +48,13 @@ struct ant_chip {
     double peak_tflops;        /* fp16, for utilisation figures */
     /* ABI 1.1 */
     int allows_sdpa;           /* the scaled_dot_product_attention op compiles */
+    /* ABI 1.3: the OS the profile was chosen for (chips.cfg entries with `os = ...`;
+     * docs/ane.md §7.1, §7.3, §12.6: what M1 compiles depends on the macOS version) */
+    const char *os_version;    /* macOS "15.6", "26.3"; "" unknown; "linux" elsewhere */
+    const char *ops_refused;   /* MIL ops that fail on this chip and OS, space-separated
+                                  ("reduce_*": a prefix); "" none */
+    int silent_zero_rules;     /* 1: the layouts of §7.3 that compile yet give zeros do so
+                                  (input order, matmul inner dim, broadcasts, small surfaces) */
 };
 
 enum ant_setting_type { ANT_SET_INT, ANT_SET_FLOAT, ANT_SET_BOOL, ANT_SET_STRING };

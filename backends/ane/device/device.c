@@ -1,5 +1,6 @@
 /* The device front end (device.h): checks programs, keeps the compile budget and the
- * compile cache, validates surfaces and requests, then calls the implementation. */
+ * compile caches (in memory here, on disk through kcache.c), validates surfaces and
+ * requests, then calls the implementation. */
 #include <config.h>
 
 #include "ane/device/device.h"
@@ -48,8 +49,21 @@ struct ane_device *ane_open(const char *impl, const struct ant_chip *chip, struc
     if (!d) return ant_errf(e, "out of memory"), NULL;
     d->impl = im;
     d->chip = chip;
+    ane_os_build(d->os, sizeof d->os);
+    struct ant_err ce;
+    if (ane_kcache_init(&d->kc, NULL, 0, 1, &ce))   /* no folder to be found: off */
+        ant_log(ANT_LOG_DEBUG, "ane", "compile cache off: %s", ce.msg);
     if (im->open && im->open(d, e)) return free(d), NULL;
     return d;
+}
+
+int ane_cache_configure(struct ane_device *d, const char *dir, size_t max_bytes, int enabled,
+                        struct ant_err *e)
+{
+    struct ane_kcache_stats keep = d->kc.stats;
+    int rc = ane_kcache_init(&d->kc, dir, max_bytes, enabled, e);
+    d->kc.stats = keep;
+    return rc;
 }
 
 void ane_close(struct ane_device *d)
@@ -95,6 +109,39 @@ static struct ane_kernel *new_kernel(struct ane_device *d, struct ane_prog *pg, 
     return k;
 }
 
+static struct ane_kcache_key disk_key(const struct ane_device *d, uint64_t program)
+{
+    return (struct ane_kcache_key){program, d->chip->name ? d->chip->name : "", d->os, d->impl->name};
+}
+
+/* pg rebuilt from the on-disk cache: 1 restored, 0 not there (or unusable, then
+ * discarded), -1 the device failed. */
+static int disk_restore(struct ane_device *d, struct ane_prog *pg, const struct ane_weights *w,
+                        const char *name, struct ant_err *e)
+{
+    if (!d->kc.enabled || !d->impl->cache_restore) return 0;
+    struct ane_kcache_key k = disk_key(d, pg->key);
+    void *buf;
+    size_t n;
+    if (ane_kcache_load(&d->kc, &k, &buf, &n) != 1) return 0;
+    int rc = d->impl->cache_restore(d, pg, buf, n, w, name, e);
+    free(buf);
+    if (rc == -2) ane_kcache_discard(&d->kc, &k, e->msg);
+    return rc == 0 ? 1 : rc == -2 ? 0 : -1;
+}
+
+static void disk_store(struct ane_device *d, const struct ane_prog *pg)
+{
+    if (!d->kc.enabled || !d->impl->cache_payload) return;
+    struct ane_kcache_key k = disk_key(d, pg->key);
+    struct ant_err e;
+    void *buf = NULL;
+    size_t n = 0;
+    if (d->impl->cache_payload(d, pg, &buf, &n, &e) || ane_kcache_store(&d->kc, &k, buf, n, &e))
+        ant_log(ANT_LOG_WARN, "ane", "compile cache: not stored: %s", e.msg);
+    free(buf);
+}
+
 struct ane_kernel *ane_compile(struct ane_device *d, const char *mil, size_t len,
                                const struct ane_weights *w, const char *name, struct ant_err *e)
 {
@@ -104,24 +151,32 @@ struct ane_kernel *ane_compile(struct ane_device *d, const char *mil, size_t len
             d->stats.cache_hits++;
             return new_kernel(d, pg, 1, e);
         }
-    struct mil_prog *p = mil_load(mil, len, name ? name : "<mil>", d->chip, w, e);
+    if (!name) name = "<mil>";
+    struct mil_prog *p = mil_load(mil, len, name, d->chip, w, e);
     if (!p) return NULL;
     mil_log_warnings(p);
-    int budget = d->chip->compile_budget;
-    if (budget > 0 && g_compiles >= budget) {
-        mil_prog_free(p);
-        return ant_errf(e, "%s: compile %d of this process fails: %s allows %d compiles per "
-                        "process (§1.9); checkpoint and restart the process",
-                        name ? name : "<mil>", g_compiles + 1, d->chip->name ? d->chip->name : "the chip",
-                        budget), NULL;
-    }
     struct ane_prog *pg = calloc(1, sizeof *pg);
     if (!pg) return mil_prog_free(p), ant_errf(e, "out of memory"), NULL;
     pg->key = key;
     describe_io(pg, p);
-    int compiled = 1;
     double t0 = ant_now_ms();
-    if (d->impl->compile(d, pg, mil, len, w, p, &compiled, e)) return free(pg), NULL;
+    /* a kernel from the disk cache is not a compile: it neither needs nor spends budget */
+    int restored = disk_restore(d, pg, w, name, e), compiled = 0;
+    if (restored < 0) return mil_prog_free(p), free(pg), NULL;
+    if (restored) {
+        mil_prog_free(p);
+    } else {
+        int budget = d->chip->compile_budget;
+        if (budget > 0 && g_compiles >= budget) {
+            mil_prog_free(p), free(pg);
+            return ant_errf(e, "%s: compile %d of this process fails: %s allows %d compiles per "
+                            "process (§1.9); checkpoint and restart the process", name, g_compiles + 1,
+                            d->chip->name ? d->chip->name : "the chip", budget), NULL;
+        }
+        compiled = 1;
+        if (d->impl->compile(d, pg, mil, len, w, p, &compiled, e)) return free(pg), NULL;
+        if (compiled) disk_store(d, pg);
+    }
     d->stats.compile_ms += ant_now_ms() - t0;
     if (compiled) g_compiles++, d->stats.compiles++;
     else d->stats.cache_hits++;
@@ -163,16 +218,28 @@ size_t ane_surface_bytes(const struct ant_chip *chip, size_t logical)
     return n;
 }
 
-struct ane_surface *ane_surface_new(struct ane_device *d, size_t logical, struct ant_err *e)
+static struct ane_surface *surface_new(struct ane_device *d, size_t logical, int pad,
+                                       struct ant_err *e)
 {
     if (logical == 0 || logical > ((size_t)1 << 32))
         return ant_errf(e, "surface of %zu bytes: must be 1 byte to 4 GiB", logical), NULL;
     struct ane_surface *s = calloc(1, sizeof *s);
     if (!s) return ant_errf(e, "out of memory"), NULL;
+    size_t a = d->chip->surface_align > 0 ? (size_t)d->chip->surface_align : 1;
     s->d = d;
-    s->bytes = ane_surface_bytes(d->chip, logical);
+    s->bytes = pad ? ane_surface_bytes(d->chip, logical) : (logical + a - 1) / a * a;
     if (d->impl->surface_new(s, e)) return free(s), NULL;
     return s;
+}
+
+struct ane_surface *ane_surface_new(struct ane_device *d, size_t logical, struct ant_err *e)
+{
+    return surface_new(d, logical, 1, e);
+}
+
+struct ane_surface *ane_surface_new_unpadded(struct ane_device *d, size_t logical, struct ant_err *e)
+{
+    return surface_new(d, logical, 0, e);
 }
 
 struct ane_surface *ane_surface_for(struct ane_kernel *k, int output, int i, struct ant_err *e)
@@ -251,6 +318,7 @@ struct ane_request *ane_request_new(struct ane_kernel *k, struct ane_surface *co
                                     struct ane_surface *const *out, int n_out, struct ant_err *e)
 {
     const struct ant_chip *c = k->d->chip;
+    int zeros = 0;
     if (n_in != k->pg->n_io[0] || n_out != k->pg->n_io[1])
         return ant_errf(e, "request binds %d inputs and %d outputs; the kernel has %d and %d", n_in,
                         n_out, k->pg->n_io[0], k->pg->n_io[1]), NULL;
@@ -260,6 +328,14 @@ struct ane_request *ane_request_new(struct ane_kernel *k, struct ane_surface *co
             const struct ane_io *io = &k->pg->io[o][i];
             if (!s || s->d != k->d)
                 return ant_errf(e, "%s %d ('%s'): no surface of this device", o ? "output" : "input", i, io->name), NULL;
+            if (s->bytes >= io->bytes && mil_surface_gives_zeros(c, s->bytes)) {
+                ant_log(ANT_LOG_WARN, "ane", "%s %d ('%s') is bound to a %zu-byte surface, under "
+                        "%s's %d-byte minimum: every output of this request is zeros there (%s)",
+                        o ? "output" : "input", i, io->name, s->bytes, c->name ? c->name : "the chip",
+                        c->surface_min_bytes, mil_zero_rule(MIL_ZERO_SMALL_SURFACE)->cite);
+                zeros = 1;
+                continue;
+            }
             if (s->bytes < io->bytes || s->bytes < ane_surface_bytes(c, 1) ||
                 (c->surface_align > 0 && s->bytes % (size_t)c->surface_align))
                 return ant_errf(e, "%s %d ('%s'): surface of %zu bytes; it needs %zu, a multiple of "
@@ -271,6 +347,7 @@ struct ane_request *ane_request_new(struct ane_kernel *k, struct ane_surface *co
     r->k = k;
     r->n_in = n_in;
     r->n_out = n_out;
+    r->zeros = zeros;
     memcpy(r->in, in, (size_t)n_in * sizeof *in);
     memcpy(r->out, out, (size_t)n_out * sizeof *out);
     if (k->d->impl->request_new && k->d->impl->request_new(r, e)) return free(r), NULL;
@@ -300,4 +377,12 @@ int ane_eval(struct ane_request *r, struct ant_err *e)
 }
 
 void ane_kernel_stats(const struct ane_kernel *k, struct ane_kernel_stats *out) { *out = k->stats; }
-void ane_device_stats(const struct ane_device *d, struct ane_device_stats *out) { *out = d->stats; }
+void ane_device_stats(const struct ane_device *d, struct ane_device_stats *out)
+{
+    *out = d->stats;
+    out->disk_hits = d->kc.stats.hits;
+    out->disk_misses = d->kc.stats.misses;
+    out->disk_stores = d->kc.stats.stores;
+    out->disk_corrupt = d->kc.stats.corrupt;
+    out->disk_evictions = d->kc.stats.evictions;
+}

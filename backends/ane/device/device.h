@@ -8,7 +8,9 @@
  * program fails with FILE:LINE:COL on either implementation. Compiles count against
  * the profile's per-process budget (§1.9): past it, compile fails as the device does.
  * Identical (program, weights) pairs share one compiled program while any kernel
- * holds it (the compile cache; a hit is not a compile). */
+ * holds it (the in-memory cache), and compiled kernels are kept on disk across
+ * processes and runs (the compile cache, kcache.h, docs/ane.md §18). A hit of either
+ * is not a compile and does not count against the budget. */
 #ifndef ANE_DEVICE_H
 #define ANE_DEVICE_H
 
@@ -37,6 +39,13 @@ struct ane_io {
  * requests and surfaces before closing it. */
 struct ane_device *ane_open(const char *impl, const struct ant_chip *chip, struct ant_err *e);
 void ane_close(struct ane_device *d);
+/* The on-disk compile cache of d: dir (NULL: $ANETRAIN_CACHE_DIR, else
+ * $XDG_CACHE_HOME/anetrain/kernels, else ~/.cache/anetrain/kernels), at most max_bytes
+ * of entries (0: 1 GiB), on or off. ane_open starts with (NULL, 0, 1); with no folder
+ * to be found there, the cache is off. -1 with e (the cache then off) for a dir that
+ * cannot be one. */
+int ane_cache_configure(struct ane_device *d, const char *dir, size_t max_bytes, int enabled,
+                        struct ant_err *e);
 const struct ant_chip *ane_chip(const struct ane_device *d);
 
 /* name labels the program in messages ("fwd_attn.mil"). */
@@ -50,6 +59,11 @@ const struct ane_io *ane_kernel_io(const struct ane_kernel *k, int output, int i
  * at least its minimum (§2.2). */
 size_t ane_surface_bytes(const struct ant_chip *chip, size_t logical);
 struct ane_surface *ane_surface_new(struct ane_device *d, size_t logical, struct ant_err *e);
+/* Rounded up to the alignment only, not to the minimum size: to probe the minimum-size
+ * rule (§2.2, §7.3). A request refuses such a surface under the minimum, except on a
+ * chip with silent_zero_rules, where it binds with a warning and evaluates to zeros as
+ * M1 does. */
+struct ane_surface *ane_surface_new_unpadded(struct ane_device *d, size_t logical, struct ant_err *e);
 /* A surface sized for input (output=0) or output i of k. */
 struct ane_surface *ane_surface_for(struct ane_kernel *k, int output, int i, struct ant_err *e);
 void ane_surface_free(struct ane_surface *s);
@@ -67,7 +81,9 @@ int ane_surface_get(struct ane_surface *s, enum mil_dtype dt, size_t off, float 
                     size_t n, struct ant_err *e);
 
 /* Bind surfaces to a kernel's inputs and outputs, in declaration order (§1.2 #9). To
- * use other surfaces, make another request (§1.2: a request is tied to its surfaces). */
+ * use other surfaces, make another request (§1.2: a request is tied to its surfaces).
+ * A surface under the profile's minimum is refused, or on a chip with silent_zero_rules
+ * logged as a warning: the request's outputs are then zeros (§2.2, §7.3). */
 struct ane_request *ane_request_new(struct ane_kernel *k, struct ane_surface *const *in, int n_in,
                                     struct ane_surface *const *out, int n_out, struct ant_err *e);
 void ane_request_free(struct ane_request *r);
@@ -81,8 +97,11 @@ struct ane_kernel_stats {
 void ane_kernel_stats(const struct ane_kernel *k, struct ane_kernel_stats *out);
 
 struct ane_device_stats {
-    long compiles, cache_hits, evals;
+    long compiles, cache_hits, evals;   /* cache_hits: in memory and on disk */
     double flops, compile_ms, eval_ms;
+    /* the on-disk cache: kernels restored, lookups that found nothing usable, entries
+     * written, bad entries deleted, entries evicted by the size limit */
+    long disk_hits, disk_misses, disk_stores, disk_corrupt, disk_evictions;
 };
 void ane_device_stats(const struct ane_device *d, struct ane_device_stats *out);
 

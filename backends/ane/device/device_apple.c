@@ -101,7 +101,20 @@ static CFDictionaryRef weights_dict(const struct ane_weights *w, struct ant_err 
     return dict;
 }
 
-/* §1.2 steps 1-6: descriptor, model, temp dir, compile (or cache restore), load. */
+/* §1.2 steps 1-6: descriptor, model, temp dir, compile (or cache restore), load.
+ *
+ * TODO (on a Mac; this file has never been compiled): move to the shared on-disk cache
+ * (kcache.h, docs/ane.md §18) and drop the per-key folder cache below
+ * (ane_cache_dir/_restore/_store). Two hooks in ane_impl_apple:
+ *   .cache_payload: ane_tmp_pack(&((struct apple_prog *)pg->impl)->tmp, out, n, e)
+ *     (net.plist and data as the compiler left them, read right after compileWithQoS;
+ *     apple_prog_free removes the temp dir, so this must run before it, which device.c
+ *     guarantees by storing right after the compile).
+ *   .cache_restore: the steps of this function up to the temp dir (descriptor, model,
+ *     hexStringIdentifier, ane_tmp_layout, ane_tmp_write), then ane_tmp_unpack(&ap->tmp,
+ *     payload, n, e) in place of compileWithQoS, then the loadWithQoS loop; return -2
+ *     (entry discarded, program compiled) when unpacking or loading fails, -1 for
+ *     failures before the temp dir. Factor the shared steps out of apple_compile. */
 static int apple_compile(struct ane_device *d, struct ane_prog *pg, const char *mil, size_t len,
                          const struct ane_weights *w, struct mil_prog *p, int *compiled, struct ant_err *e)
 {
@@ -278,6 +291,7 @@ const struct ane_impl ane_impl_apple = {
     .close = apple_close,
     .compile = apple_compile,
     .prog_free = apple_prog_free,
+    /* .cache_payload, .cache_restore: see the TODO above apple_compile */
     .surface_new = apple_surface_new,
     .surface_free = apple_surface_free,
     .lock = apple_lock,

@@ -8,6 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fileio.h"
+#include "base/le.h"
+
 int ane_dict_entries(const struct ane_weights *w, struct ane_dict_entry *out, int max, struct ant_err *e)
 {
     int n = w ? w->n : 0;
@@ -173,4 +176,103 @@ int ane_cache_store(const char *cache_dir, const struct ane_tmp_layout *t, struc
     int rc = copy_file(t->net_plist, dst, e);
     if (rc > 0) return ant_errf(e, "%s: the compiler wrote no net.plist", t->net_plist);
     return rc;
+}
+
+static int plain_name(const char *s)
+{
+    return s[0] && strcmp(s, ".") && strcmp(s, "..") && !strchr(s, '/');
+}
+
+int ane_files_pack(const struct ane_named_file *f, int n, void **out, size_t *out_n, struct ant_err *e)
+{
+    size_t total = 4;
+    for (int i = 0; i < n; i++) {
+        if (!plain_name(f[i].name)) return ant_errf(e, "file name '%s' in a cache payload is not a plain name", f[i].name);
+        total += 2 + strlen(f[i].name) + 8 + f[i].size;
+    }
+    unsigned char *b = malloc(total), *p = b;
+    if (!b) return ant_errf(e, "out of memory for a %zu-byte cache payload", total);
+    le_wr32(p, (uint32_t)n), p += 4;
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(f[i].name);
+        p[0] = (unsigned char)len, p[1] = (unsigned char)(len >> 8), p += 2;
+        memcpy(p, f[i].name, len), p += len;
+        le_wr64(p, f[i].size), p += 8;
+        if (f[i].size) memcpy(p, f[i].data, f[i].size), p += f[i].size;
+    }
+    *out = b;
+    *out_n = total;
+    return 0;
+}
+
+int ane_files_unpack(const void *buf, size_t n, struct ane_named_file *f, int max, struct ant_err *e)
+{
+    const unsigned char *p = buf, *end = p + n;
+    if (n < 4) return ant_errf(e, "cache payload of %zu bytes: no file count", n);
+    uint32_t count = le_rd32(p);
+    p += 4;
+    if (count > (uint32_t)max) return ant_errf(e, "cache payload holds %u files, at most %d", count, max);
+    for (uint32_t i = 0; i < count; i++) {
+        if (end - p < 2) return ant_errf(e, "cache payload: file %u truncated", i);
+        size_t len = (size_t)p[0] | (size_t)p[1] << 8;
+        p += 2;
+        if (len >= sizeof f[i].name || (size_t)(end - p) < len + 8)
+            return ant_errf(e, "cache payload: file %u truncated or its name too long", i);
+        memcpy(f[i].name, p, len);
+        f[i].name[len] = 0;
+        p += len;
+        uint64_t size = le_rd64(p);
+        p += 8;
+        if (!plain_name(f[i].name) || strlen(f[i].name) != len)
+            return ant_errf(e, "cache payload: file %u has no plain name", i);
+        if (size > (uint64_t)(end - p)) return ant_errf(e, "cache payload: file '%s' truncated", f[i].name);
+        f[i].data = p;
+        f[i].size = (size_t)size;
+        p += size;
+    }
+    if (p != end) return ant_errf(e, "cache payload: %zu bytes after the last file", (size_t)(end - p));
+    return (int)count;
+}
+
+/* A whole file into memory: 0 done, 1 absent, -1 error. */
+static int slurp(const char *file, uint8_t **out, size_t *n, struct ant_err *e)
+{
+    uint64_t size;
+    struct stat st;
+    if (stat(file, &st) != 0 && errno == ENOENT) return 1;
+    FILE *f = file_open_read(file, &size, e);
+    if (!f) return -1;
+    *out = malloc(size ? (size_t)size : 1);
+    if (!*out) return fclose(f), ant_errf(e, "%s: out of memory", file);
+    *n = fread(*out, 1, (size_t)size, f);
+    fclose(f);
+    if (*n != size) return free(*out), ant_errf(e, "%s: short read", file);
+    return 0;
+}
+
+int ane_tmp_pack(const struct ane_tmp_layout *t, void **out, size_t *n, struct ant_err *e)
+{
+    struct ane_named_file f[2] = {{"net.plist", NULL, 0}, {"data", NULL, 0}};
+    uint8_t *bytes[2] = {NULL, NULL};
+    int rc = slurp(t->net_plist, &bytes[0], &f[0].size, e), nf = 1;
+    if (rc > 0) return ant_errf(e, "%s: the compiler wrote no net.plist", t->net_plist);
+    if (rc == 0 && (rc = slurp(t->data, &bytes[1], &f[1].size, e)) == 0) nf = 2;
+    if (rc >= 0) {
+        f[0].data = bytes[0], f[1].data = bytes[1];
+        rc = ane_files_pack(f, nf, out, n, e);
+    }
+    free(bytes[0]), free(bytes[1]);
+    return rc < 0 ? -1 : 0;
+}
+
+int ane_tmp_unpack(const struct ane_tmp_layout *t, const void *buf, size_t n, struct ant_err *e)
+{
+    struct ane_named_file f[8];
+    int count = ane_files_unpack(buf, n, f, 8, e);
+    if (count < 0) return -1;
+    for (int i = 0; i < count; i++) {
+        char file[ANE_PATH_MAX];
+        if (path(file, t->dir, f[i].name, e) || write_file(file, f[i].data, f[i].size, e)) return -1;
+    }
+    return 0;
 }

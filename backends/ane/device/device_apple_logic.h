@@ -51,12 +51,30 @@ int ane_tmp_write(const struct ane_tmp_layout *t, const char *mil, size_t len,
 /* Remove what ane_tmp_write and the compiler put there (§1.2 #14). */
 void ane_tmp_remove(const struct ane_tmp_layout *t);
 
-/* Persistent compile cache: <home>/.cache/anetrain/ane/<key as 16 hex digits>/ holding
+/* The Apple device's own persistent cache, until device_apple.c moves to kcache.h (see
+ * the TODO there): <home>/.cache/anetrain/ane/<key as 16 hex digits>/ holding
  * net.plist and data (§1.2 "Compiled programs in the tmp dir"). */
 int ane_cache_dir(char *out, size_t n, const char *home, uint64_t key);
 /* Copy a cached compile into the temp dir: 1 restored, 0 not cached, -1 error. */
 int ane_cache_restore(const char *cache_dir, const struct ane_tmp_layout *t, struct ant_err *e);
 /* Save a fresh compile (net.plist, and data when present) into the cache. */
 int ane_cache_store(const char *cache_dir, const struct ane_tmp_layout *t, struct ant_err *e);
+
+/* The Apple device's payload in the on-disk compile cache (kcache.h): the files the
+ * compiler left in the temp dir, as a u32 count, then per file a u16 name length, the
+ * name, a u64 size and the bytes (little-endian). Names are plain file names (no '/',
+ * not "." or ".."), so unpacking writes only into the folder it is given. */
+struct ane_named_file {
+    char name[64];
+    const uint8_t *data;
+    size_t size;
+};
+int ane_files_pack(const struct ane_named_file *f, int n, void **out, size_t *out_n, struct ant_err *e);
+/* Fills f[0..count) pointing into buf; returns the count, -1 for a malformed payload. */
+int ane_files_unpack(const void *buf, size_t n, struct ane_named_file *f, int max, struct ant_err *e);
+/* After a compile: net.plist (required) and data (when the compiler wrote one) of t. */
+int ane_tmp_pack(const struct ane_tmp_layout *t, void **out, size_t *n, struct ant_err *e);
+/* Before a load that skips the compile: the payload's files into t's folder. */
+int ane_tmp_unpack(const struct ane_tmp_layout *t, const void *buf, size_t n, struct ant_err *e);
 
 #endif

@@ -3,6 +3,7 @@
 #define ANE_DEVICE_IMPL_H
 
 #include "ane/device/device.h"
+#include "ane/device/kcache.h"
 
 struct ane_prog;
 
@@ -15,6 +16,15 @@ struct ane_impl {
     int (*compile)(struct ane_device *d, struct ane_prog *pg, const char *mil, size_t len,
                    const struct ane_weights *w, struct mil_prog *p, int *compiled, struct ant_err *e);
     void (*prog_free)(struct ane_device *d, struct ane_prog *pg);
+    /* The on-disk cache (kcache.h); both NULL where the impl cannot use it.
+     * cache_payload: after a compile, what cache_restore needs to rebuild pg without
+     * compiling (malloc'd). cache_restore: rebuild pg from a payload and the weights;
+     * -1 when the device fails (the compile fails), -2 when the payload is unusable
+     * (the entry is discarded and the program compiled). */
+    int (*cache_payload)(struct ane_device *d, const struct ane_prog *pg, void **out, size_t *n,
+                         struct ant_err *e);
+    int (*cache_restore)(struct ane_device *d, struct ane_prog *pg, const void *payload, size_t n,
+                         const struct ane_weights *w, const char *name, struct ant_err *e);
     int (*surface_new)(struct ane_surface *s, struct ant_err *e);
     void (*surface_free)(struct ane_surface *s);
     void *(*lock)(struct ane_surface *s, int read_only);
@@ -41,6 +51,8 @@ struct ane_device {
     void *impl_state;
     struct ane_prog *progs;
     struct ane_device_stats stats;
+    struct ane_kcache kc;
+    char os[128];                       /* ane_os_build, part of every disk key */
 };
 
 struct ane_kernel {
@@ -59,6 +71,8 @@ struct ane_request {
     struct ane_kernel *k;
     struct ane_surface *in[MIL_MAX_IO], *out[MIL_MAX_IO];
     int n_in, n_out;
+    int zeros;          /* a surface under the minimum on a silent-zero chip (§7.3): the
+                           emulator's outputs are zeros, as M1's are */
     void *impl;
 };
 

@@ -3,7 +3,9 @@
  * (kept in floats), every op's result is rounded to fp16 (RNE, overflow to ±inf,
  * subnormals flushed; fp16.h), conv and matmul accumulate in fp32 (OpenBLAS sgemm),
  * as do the sums inside softmax and reduce_sum. fp32 exists only at the I/O edge
- * (inputs declared fp32 and the result of cast to fp32). */
+ * (inputs declared fp32 and the result of cast to fp32). Where mil_mark_zero_rules
+ * marked the program (a chip with silent_zero_rules, docs/ane.md §7.3), the marked
+ * statements and outputs are zeros, as M1 computes them. */
 #ifndef ANE_EMU_H
 #define ANE_EMU_H
 

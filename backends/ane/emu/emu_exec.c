@@ -150,6 +150,10 @@ static void run_stmt(struct emu_kernel *k, const struct mil_stmt *s)
 #define TY(a) (&p->var[s->arg[a].var].type)
 #define FLAG(a) (s->arg[a].var >= 0 && p->var[s->arg[a].var].cv->num[0] != 0)
     int rnd = to->dt == MIL_FP16;
+    if (s->zero) {   /* a layout M1 computes as zeros (§7.3, m1rules.c) */
+        memset(out, 0, n * sizeof *out);
+        return;
+    }
     switch (s->op) {
     case MIL_CONST: case MIL_CONSTEXPR_AFFINE_DEQUANTIZE: return;   /* done by emu_compile */
     case MIL_SDPA: emu_sdpa(IN(0), TY(0), IN(1), TY(1), IN(2), TY(2), out, k->scratch); break;
@@ -222,6 +226,8 @@ int emu_run(struct emu_kernel *k, struct ant_err *e)
 {
     const struct mil_prog *p = k->p;
     for (int i = 0; i < p->n_stmt; i++) run_stmt(k, &p->stmt[i]);
+    for (int i = 0; p->zero_outputs && i < p->n_out; i++)   /* §7.3 slot order */
+        memset(k->buf[p->out[i]], 0, (size_t)mil_elems(&p->var[p->out[i]].type) * sizeof(float));
     (void)e;
     return 0;
 }

@@ -64,6 +64,10 @@ struct mil_arg {
     int line, col;
 };
 
+/* Layouts that compile on M1 yet give zeros (docs/ane.md §7.3; m1rules.c). */
+enum mil_zero_rule { MIL_ZERO_NONE, MIL_ZERO_INPUT_ORDER, MIL_ZERO_MATMUL_INNER,
+                     MIL_ZERO_BROADCAST, MIL_ZERO_SMALL_SURFACE, MIL_ZERO_N };
+
 struct mil_stmt {
     enum mil_op op;
     int out;                              /* variable it defines */
@@ -71,6 +75,8 @@ struct mil_stmt {
     char attr_name[MIL_NAME_MAX];         /* [name = "..."] */
     double flops;                         /* per evaluation, from shape inference */
     int line, col;
+    enum mil_zero_rule zero;              /* set by mil_mark_zero_rules: the emulator
+                                             gives zeros here, as M1 does */
 };
 
 struct mil_prog {
@@ -88,6 +94,7 @@ struct mil_prog {
     int out[MIL_MAX_IO], n_out;
     double flops;             /* per evaluation */
     char *warn;               /* checker warnings, one "FILE:LINE:COL: ...\n" each; or NULL */
+    enum mil_zero_rule zero_outputs;   /* set by mil_mark_zero_rules: every output is zeros */
 };
 
 /* --- the catalogue (mil_ops.c) --- */
@@ -146,19 +153,43 @@ void mil_warnf(struct mil_prog *p, int line, int col, const char *fmt, ...)
  * With `declared`, the output variable's written type must equal the inferred one;
  * otherwise the inferred type is stored. */
 int mil_check_stmt(struct mil_prog *p, int s, int declared, struct ant_err *e);
-/* Program-level rules and the chip's (§2.5, §3.1, §3.2, §7.1): dialect and version,
- * ops the chip or the program's target lacks, I/O precision. */
+/* Program-level rules and the chip's (§2.5, §3.1, §3.2, §7.1, §7.3): dialect and
+ * version, ops the chip or the program's target lacks, I/O precision, what the chip
+ * refuses on its OS (mil_check_refused). */
 int mil_check_chip(const struct mil_prog *p, const struct ant_chip *chip, struct ant_err *e);
 /* Point every BLOBFILE constant at its data in w (§1.4, §4). */
 int mil_bind_weights(struct mil_prog *p, const struct ane_weights *w, struct ant_err *e);
+
+/* --- the M1 rules (m1rules.c, docs/ane.md §7.3) --- */
+struct mil_zero_ruledef {
+    const char *name;         /* "matmul inner dimension" */
+    const char *cite;         /* "§7.3 matmul" */
+    const char *what;         /* the rule in one sentence */
+};
+const struct mil_zero_ruledef *mil_zero_rule(enum mil_zero_rule r);   /* NULL for NONE */
+/* 1 when MIL op `op` is in chip->ops_refused ("reduce_*" matches by prefix). */
+int mil_chip_refuses(const struct ant_chip *chip, const char *op);
+/* What the chip refuses outright (part of mil_check_chip): ops in its ops_refused; with
+ * silent_zero_rules, a matmul of two runtime (non-const) 4-D inputs or with a constant
+ * operand (§7.3). */
+int mil_check_refused(const struct mil_prog *p, const struct ant_chip *chip, struct ant_err *e);
+/* With chip->silent_zero_rules: mark what gives zeros on the chip (inputs not in
+ * ascending byte size: p->zero_outputs; a matmul inner dimension not a multiple of 32
+ * and the [1,C,S]x[1,C,1] / [1,1,1] broadcasts: stmt->zero), with a warning at each
+ * place (p->warn). Nothing without it. mil_load calls it. */
+void mil_mark_zero_rules(struct mil_prog *p, const struct ant_chip *chip);
+/* 1 when a surface of `bytes` bound to a request gives zeros on chip (silent-zero
+ * rules and under surface_min_bytes; §2.2, §7.3). */
+int mil_surface_gives_zeros(const struct ant_chip *chip, size_t bytes);
 
 /* --- text (mil_parse.c, mil_print.c) --- */
 /* Parse text into a program and check every statement (not the chip rules). Errors are
  * "FILE:LINE:COL: reason". */
 struct mil_prog *mil_parse(const char *text, size_t len, const char *file, struct ant_err *e);
-/* Parse, then check against chip; with w, bind the weights too. */
 /* Log each line of p->warn as an ANE warning (ant_log). */
 void mil_log_warnings(const struct mil_prog *p);
+/* Parse, check against chip and mark its silent-zero rules (mil_mark_zero_rules);
+ * with w, bind the weights too. */
 struct mil_prog *mil_load(const char *text, size_t len, const char *file,
                           const struct ant_chip *chip, const struct ane_weights *w,
                           struct ant_err *e);

@@ -155,7 +155,7 @@ int mil_check_chip(const struct mil_prog *p, const struct ant_chip *chip, struct
             return mil_errf(e, p, v->line, v->col, "%s '%s' is %s: %s takes fp16 surfaces only (§2.5, §7.1)",
                             k < p->n_in ? "input" : "output", v->name, mil_dtype_name(v->type.dt), cn);
     }
-    return 0;
+    return mil_check_refused(p, chip, e);
 }
 
 int mil_bind_weights(struct mil_prog *p, const struct ane_weights *w, struct ant_err *e)

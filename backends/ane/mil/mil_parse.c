@@ -613,5 +613,6 @@ struct mil_prog *mil_load(const char *text, size_t len, const char *file,
         mil_prog_free(p);
         return NULL;
     }
+    if (p) mil_mark_zero_rules(p, chip);
     return p;
 }

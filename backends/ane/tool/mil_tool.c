@@ -1,5 +1,5 @@
-/* anetrain mil check FILE [--chip NAME] [--weights DIR]
- * anetrain mil run FILE [--chip NAME] [--weights DIR] --in FILE... --out FILE...
+/* anetrain mil check FILE [--chip NAME] [--os VERSION] [--weights DIR]
+ * anetrain mil run FILE [--chip NAME] [--os VERSION] [--weights DIR] --in FILE... --out FILE...
  *
  * @model_path in BLOBFILE paths is DIR (the layout of the compile temp dir, §1.3: DIR
  * holds weights/<file>); a blob missing there is also looked for as DIR/<file>. Input
@@ -20,21 +20,26 @@
 #include "base/util.h"
 
 static const char usage[] =
-    "usage: anetrain mil check FILE [--chip NAME] [--weights DIR]\n"
-    "       anetrain mil run FILE [--chip NAME] [--weights DIR] --in FILE... --out FILE...\n"
+    "usage: anetrain mil check FILE [--chip NAME] [--os VERSION] [--weights DIR]\n"
+    "       anetrain mil run FILE [--chip NAME] [--os VERSION] [--weights DIR] --in FILE... --out FILE...\n"
     "\n"
     "check  parse FILE and validate it against the chip's profile (dialect, ops, I/O\n"
     "       precision); with --weights also every BLOBFILE reference. Warnings (an\n"
-    "       attn_mask the ANE ignores) go to stderr and do not fail the check.\n"
+    "       attn_mask the ANE ignores, a layout that gives zeros on M1, §7.3) go to\n"
+    "       stderr and do not fail the check.\n"
     "run    execute FILE on the ANE emulator: one raw fp16/fp32 file per input, one per\n"
     "       output, in the order the function declares them.\n"
-    "--chip NAME    M1..M5 [Pro|Max|Ultra]; default: this machine's chip, else M4\n"
+    "--chip NAME    M1..M5 [Pro|Max|Ultra]; default: $ANETRAIN_CHIP, this machine's\n"
+    "               chip, else M4\n"
+    "--os VERSION   the macOS version the profile is for (\"15.6\", \"26.3\"); default:\n"
+    "               $ANETRAIN_OS, else this machine's (unknown off macOS: the\n"
+    "               conservative rules)\n"
     "--weights DIR  the folder @model_path names (it holds weights/*.bin)\n";
 
 #define MAX_FILES MIL_MAX_IO
 
 struct args {
-    const char *cmd, *file, *chip, *weights;
+    const char *cmd, *file, *chip, *os, *weights;
     const char *in[MAX_FILES], *out[MAX_FILES];
     int n_in, n_out;
 };
@@ -57,9 +62,9 @@ static int parse_args(int argc, char **argv, struct args *a, struct ant_err *e)
         const char *s = argv[i];
         if (!strcmp(s, "--in")) list = a->in, n = &a->n_in;
         else if (!strcmp(s, "--out")) list = a->out, n = &a->n_out;
-        else if (!strcmp(s, "--chip") || !strcmp(s, "--weights")) {
+        else if (!strcmp(s, "--chip") || !strcmp(s, "--os") || !strcmp(s, "--weights")) {
             if (i + 1 >= argc) return ant_errf(e, "%s needs a value", s);
-            *(s[2] == 'c' ? &a->chip : &a->weights) = argv[++i];
+            *(s[2] == 'c' ? &a->chip : s[2] == 'o' ? &a->os : &a->weights) = argv[++i];
             list = NULL;
         } else if (s[0] == '-' && s[1] == '-') {
             return ant_errf(e, "unknown option '%s'", s);
@@ -119,11 +124,14 @@ static int load_weights(const struct mil_prog *p, const char *dir, struct ane_we
     return 0;
 }
 
-static int pick_chip(const char *name, struct ant_chip *chip, struct ant_err *e)
+/* The flag, else the environment, as the run-config commands do (core/cli/cli.c). */
+static int pick_chip(const char *name, const char *os, struct ant_chip *chip, struct ant_err *e)
 {
-    if (name) return chip_from_name(name, chip, e);
-    if (chip_detect(chip, NULL, e) == 0 && chip->has_ane) return 0;
-    return chip_from_name("M4", chip, e);
+    if (!name || !*name) name = getenv("ANETRAIN_CHIP");
+    if (!os || !*os) os = getenv("ANETRAIN_OS");
+    if (name && *name) return chip_detect(chip, name, os, e);
+    if (chip_detect(chip, NULL, os, e) == 0 && chip->has_ane) return 0;
+    return chip_detect(chip, "M4", os, e);
 }
 
 static int run(const struct args *a, const struct ant_chip *chip, const char *text, size_t len,
@@ -191,7 +199,7 @@ int ane_mil_main(int argc, char **argv)
     if (!is_run && strcmp(a.cmd, "check")) return fprintf(stderr, "anetrain mil: unknown command '%s'\n\n%s", a.cmd, usage), 2;
     if (!is_run && (a.n_in || a.n_out)) return err("check takes no --in/--out files");
     struct ant_chip chip;
-    if (pick_chip(a.chip, &chip, &e)) return err(e.msg);
+    if (pick_chip(a.chip, a.os, &chip, &e)) return err(e.msg);
     if (!chip.mil_program) return fprintf(stderr, "anetrain mil: chip '%s' has no Neural Engine profile\n", chip.name), 1;
     size_t len;
     char *text = read_all(a.file, &len, &e);
@@ -205,8 +213,9 @@ int ane_mil_main(int argc, char **argv)
         struct mil_prog *q = mil_load(text, len, a.file, &chip, a.weights ? &w : NULL, &e);
         if (q) {
             mil_log_warnings(q);
-            printf("%s: valid for %s: %d inputs, %d outputs, %d statements, %.0f FLOP per evaluation%s\n",
-                   a.file, chip.name, q->n_in, q->n_out, q->n_stmt, q->flops,
+            printf("%s: valid for %s (os %s): %d inputs, %d outputs, %d statements, %.0f FLOP per "
+                   "evaluation%s\n", a.file, chip.name, *chip.os_version ? chip.os_version : "unknown",
+                   q->n_in, q->n_out, q->n_stmt, q->flops,
                    a.weights ? "" : " (weights not checked: no --weights)");
             rc = 0;
         }

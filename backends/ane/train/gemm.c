@@ -241,8 +241,10 @@ struct at_gemm *at_gemm_open(const struct ant_chip *chip, const struct at_gemm_o
     memory_path(g);
     int want = !strcmp(o->dialect, "modern") ? 0 : !strcmp(o->dialect, "verbose") ? 1 : remembered(g);
     set_dialect(g, want >= 0 ? want : chip->mil_verbose_scalars);
-    if (!(g->dev = ane_open(o->device, &g->chip, &e))) {
+    if (!(g->dev = ane_open(o->device, &g->chip, &e)) ||
+        ane_cache_configure(g->dev, NULL, 0, o->cache, &e)) {
         snprintf(why, why_len, "device %s: %s", o->device, e.msg);
+        ane_close(g->dev);
         free(g);
         return NULL;
     }

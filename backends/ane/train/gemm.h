@@ -24,6 +24,7 @@ struct at_gemm_opts {
     /* Test knobs that break a §7.3 rule on purpose, so the self-test can be seen to
      * catch it: no K padding, inputs bound largest first, no M chunking. */
     int no_pad, swap_inputs, no_chunks;
+    int cache;               /* the on-disk compile cache (docs/ane.md §18) on/off */
     const struct ant_host *host;
     const char *who;
 };

@@ -35,6 +35,10 @@ static const struct ant_setting settings[] = {
     {"dw", ANT_SET_STRING, "device", "where weight gradients run: \"device\" or \"cpu\" (a worker thread)"},
     {"classifier", ANT_SET_STRING, "device", "where the classifier runs: \"device\" or \"cpu\""},
     {"cls_chunk", ANT_SET_INT, "8192", "most vocabulary rows per classifier kernel"},
+    {"compile_cache", ANT_SET_BOOL, "true",
+     "keep compiled kernels on disk ($ANETRAIN_CACHE_DIR or ~/.cache/anetrain/kernels) so "
+     "restarts and new runs skip unchanged ones (docs/ane.md §18)"},
+    {"compile_cache_mb", ANT_SET_INT, "1024", "size limit of the compile cache, MB"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -90,6 +94,8 @@ static int parse_opts(const struct ant_host *host, const struct ant_open_args *a
     if ((s = ant_setting_find(v, "loss_scale"))) o->loss_scale = (float)s->f;
     if ((s = ant_setting_find(v, "loss_scale_growth"))) o->scale_growth = (int)s->i;
     if ((s = ant_setting_find(v, "cls_chunk"))) o->cls_chunk = (int)s->i;
+    o->cache = !(s = ant_setting_find(v, "compile_cache")) || s->i;
+    if ((s = ant_setting_find(v, "compile_cache_mb"))) o->cache_bytes = (size_t)(s->i > 0 ? s->i : 1) << 20;
     if (!(o->loss_scale >= 1.0f / 1024 && o->loss_scale <= 16777216) || o->scale_growth < 0 || o->cls_chunk < 1) {
         snprintf(why, n, "backends." WHO ": loss_scale must be in [1/1024, 2^24], "
                  "loss_scale_growth >= 0, cls_chunk >= 1");

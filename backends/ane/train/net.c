@@ -186,6 +186,8 @@ struct at_net *at_net_open(const struct ant_model_config *c, const struct ant_ch
     at_lscale_init(&n->ls, o->loss_scale, o->scale_growth);
     struct ant_err e;
     if (!(n->dev = ane_open(o->device, chip, &e))) at_fail(n, "device %s: %s", o->device, e.msg);
+    else if (ane_cache_configure(n->dev, NULL, o->cache_bytes, o->cache, &e))
+        at_fail(n, "compile cache: %s", e.msg);
     else if (compile_all(n) == 0 && budget_fits(n, chip) == 0 && units_open(n) == 0 &&
              buffers_alloc(n) == 0)
         return n;

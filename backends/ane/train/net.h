@@ -29,6 +29,8 @@ struct at_opts {
     int cls_on_device;        /* classifier products as kernels (else OpenBLAS) */
     int cls_chunk;            /* most vocabulary rows per classifier kernel */
     int max_batch;
+    int cache;                /* the on-disk compile cache (docs/ane.md §18): on/off */
+    size_t cache_bytes;       /* its size limit, 0: the device's default */
     const struct ant_host *host;
     const char *who;          /* backend name for log lines */
 };
