@@ -22,3 +22,6 @@ EXTRA_PROGRAMS += bench/bench_kcache
 bench_bench_kcache_SOURCES = %reldir%/bench_kcache.c core/base/util.c core/base/xxh64.c \
 	core/base/rng.c core/base/fileio.c
 bench_bench_kcache_LDADD = backends/libane.la $(OPENBLAS_LIBS) -lm
+
+# Data-parallel scaling (1 and 2 ranks): a script, run in the build folder.
+EXTRA_DIST += %reldir%/bench_dp.sh

@@ -439,8 +439,9 @@ static void test_failed_save(void)
     state_free(&s);
 }
 
-/* Version 2's run record round-trips; a version 1 file (the same bytes without the 48
- * bytes of the record at the end of meta) still loads, with the record's defaults. */
+/* Version 2's run record round-trips; a version 1 file (the same bytes without the 56
+ * bytes of the record and dp.ranks at the end of meta) still loads, with the record's
+ * defaults, as one rank. */
 static void test_versions(void)
 {
     struct ant_train_state s, back;
@@ -458,13 +459,13 @@ static void test_versions(void)
     size_t n;
     unsigned char *b = slurp(p2, &n);
     uint64_t meta_off = rd64(entry(b, 0) + 8), meta_size = rd64(entry(b, 0) + 16);
-    size_t cut = meta_off + meta_size - 48;   /* 6 fields of 8 bytes */
-    memmove(b + cut, b + cut + 48, n - cut - 48);
+    size_t cut = meta_off + meta_size - 56;   /* 7 fields of 8 bytes */
+    memmove(b + cut, b + cut + 56, n - cut - 56);
     wr32(b + 8, 1);
-    wr64(entry(b, 0) + 16, meta_size - 48);
-    for (int i = 1; i < CKPT_N_SECTIONS; i++) wr64(entry(b, i) + 8, rd64(entry(b, i) + 8) - 48);
+    wr64(entry(b, 0) + 16, meta_size - 56);
+    for (int i = 1; i < CKPT_N_SECTIONS; i++) wr64(entry(b, i) + 8, rd64(entry(b, i) + 8) - 56);
     rehash_meta(b);
-    write_bytes(p1, b, n - 48);
+    write_bytes(p1, b, n - 56);
     free(b);
     int rc = ckpt_load(p1, &back, &info, &e);
     ok(rc == 0, "a version 1 checkpoint loads (%s)", rc ? e.msg : "");
@@ -472,6 +473,7 @@ static void test_versions(void)
        "  with its step and weights");
     ok(rc == 0 && info.run.lr_scale == 1 && info.run.rollbacks == 0 && isnan(info.run.best_loss) &&
        info.run.best_step == -1 && isnan(info.run.smooth_loss), "  and the default run record");
+    ok(rc == 0 && info.dp_ranks == 1 && back.dp_ranks == 1, "  as one data-parallel rank");
     if (rc == 0) state_free(&back);
 
     /* never a non-finite state on disk: the save fails and PATH stays as it was */
@@ -496,6 +498,52 @@ static void test_versions(void)
     state_free(&s);
 }
 
+/* dp.ranks (train/dp.h) is the last field of version 2's meta: one rank writes 1, three
+ * ranks 3, in files of the same size; 0 is refused, and so is a version 2 meta that
+ * ends before it. */
+static void test_ranks(void)
+{
+    struct ant_train_state s, t;
+    struct ant_train_opts o = some_opts();
+    struct ant_ckpt_info info;
+    struct ant_err e;
+    const char *p1 = tmp_path("one.ckpt"), *p3 = tmp_path("three.ckpt");
+    make_state(&s, 5);
+    size_t n1 = 0, n3 = 0;
+    int rc = ckpt_save(p1, &s, &o, "a", 1, &e);
+    s.dp_ranks = 3;
+    rc |= ckpt_save(p3, &s, &o, "a", 1, &e);
+    unsigned char *one = slurp(p1, &n1), *three = slurp(p3, &n3);
+    uint64_t end = rd64(entry(three, 0) + 8) + rd64(entry(three, 0) + 16);
+    ok(rc == 0 && one[8] == 2 && three[8] == 2 && n3 == n1 && rd64(one + end - 8) == 1 &&
+       rd64(three + end - 8) == 3, "1 rank and 3 ranks: version 2, dp.ranks 1 and 3 last in meta");
+    rc = ckpt_peek(p1, &info, &e);
+    ok(rc == 0 && info.dp_ranks == 1, "a one-rank checkpoint reads as 1 rank");
+    rc = ckpt_load(p3, &t, &info, &e);
+    ok(rc == 0 && info.dp_ranks == 3 && t.dp_ranks == 3 && t.step == s.step &&
+       !memcmp(t.weights, s.weights, s.layout.total * sizeof(float)),
+       "dp.ranks 3 and the state restored");
+    if (rc == 0) state_free(&t);
+    wr64(three + end - 8, 0);
+    rehash_meta(three);
+    write_bytes(tmp_path("zero.ckpt"), three, n3);
+    if (!ok(refused(tmp_path("zero.ckpt"), "dp.ranks 0", &e), "dp.ranks 0: refused"))
+        diag("%s", e.msg);
+    /* the same file without its last 8 bytes of meta */
+    memmove(three + end - 8, three + end, n3 - end);
+    wr64(entry(three, 0) + 16, rd64(entry(three, 0) + 16) - 8);
+    for (int i = 1; i < CKPT_N_SECTIONS; i++)
+        wr64(entry(three, i) + 8, rd64(entry(three, i) + 8) - 8);
+    rehash_meta(three);
+    write_bytes(tmp_path("short.ckpt"), three, n3 - 8);
+    if (!ok(refused(tmp_path("short.ckpt"), "ends before field dp.ranks", &e),
+            "a version 2 meta without dp.ranks: refused, naming it"))
+        diag("%s", e.msg);
+    free(one);
+    free(three);
+    state_free(&s);
+}
+
 int main(void)
 {
     tmp_dir_make("test_ckpt");
@@ -513,6 +561,7 @@ int main(void)
     test_check_model();
     test_failed_save();
     test_versions();
+    test_ranks();
     tmp_dir_remove();
     return tap_done();
 }

@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/reexec.h"
 #include "formats/init_model.h"
+#include "train/dp.h"
 #include "train/restart.h"
 #include "train/train.h"
 
@@ -32,7 +33,8 @@ static const char usage[] =
     "Flags override the config file, which overrides the built-in defaults.\n"
     "Ctrl-C (and SIGTERM, SIGHUP, SIGQUIT, SIGUSR1/2, SIGALRM, SIGXCPU) finishes the\n"
     "current step, saves a checkpoint and exits. One trainer per checkpoint: a second\n"
-    "one on the same PATH is refused (PATH.lock).\n";
+    "one on the same PATH is refused (PATH.lock). mpirun passes SIGUSR1 on to every rank\n"
+    "of a data-parallel run: all stop at the same step (see README).\n";
 
 enum { OPT_STEPS = OPT_CLI_LAST, OPT_LR, OPT_BATCH, OPT_ACCUM, OPT_INIT, OPT_RESUME,
        OPT_STOP_AFTER, OPT_QUIET, OPT_FORCE };
@@ -123,8 +125,14 @@ int cmd_train(int argc, char **argv)
     if (cli_build_config(&rc, &cf, &e) < 0 || apply_overrides(&rc, &ov, &e) < 0 ||
         (rc.ckpt.init_model[0] && init_model_adopt(&rc, &e) < 0) ||
         (rc_run = train_run(&rc, &tf, &e)) < 0)
-        status = fail("train", e.msg);
-    if (rc_run == TRAIN_RESTART) {
+        /* Rank 0 says it and sets the job's status: another rank exiting non-zero
+         * first would have mpirun kill rank 0 before it could. */
+        status = dp_rank() > 0 ? 0 : fail("train", e.msg);
+    if (rc_run == TRAIN_RESTART && dp_size() > 1) {
+        /* mpirun cannot re-execute one rank: the job ends, to be launched again */
+        if (dp_rank() == 0) fprintf(stderr, "anetrain train: %s\n", e.msg);
+        status = dp_rank() > 0 ? 0 : TRAIN_EXIT_RELAUNCH;
+    } else if (rc_run == TRAIN_RESTART) {
         /* the checkpoint is saved and every resource released: go on in a new process */
         fflush(stdout);
         fflush(stderr);

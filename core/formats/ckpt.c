@@ -69,6 +69,8 @@ static const struct field fields[] = {
     FIELD("run.low_loss", F_F64, run.low_loss),
     FIELD("run.best_loss", F_F64, run.best_loss),
     FIELD("run.best_step", F_INT, run.best_step),
+    /* version 2 too: the data-parallel ranks that share the run's cursor (train/dp.h) */
+    FIELD("dp.ranks", F_INT, dp_ranks),
 };
 #define N_FIELDS (sizeof fields / sizeof fields[0])
 #define N_FIELDS_V1 34   /* a version 1 file ends after data_fingerprint */
@@ -136,6 +138,7 @@ static int meta_decode(const char *path, uint32_t version, const unsigned char *
 {
     memset(info, 0, sizeof *info);
     ckpt_run_defaults(&info->run);
+    info->dp_ranks = 1;
     unsigned char *base = (unsigned char *)info;
     const unsigned char *end = p + n;
     size_t n_fields = version >= 2 ? N_FIELDS : N_FIELDS_V1;
@@ -173,6 +176,8 @@ static int meta_decode(const char *path, uint32_t version, const unsigned char *
     if (!(info->run.lr_scale > 0 && info->run.lr_scale <= 1) || info->run.rollbacks < 0)
         return ant_errf(e, "%s: section meta: run.lr_scale %g or run.rollbacks %ld is out of "
                            "range", path, info->run.lr_scale, info->run.rollbacks);
+    if (info->dp_ranks < 1)
+        return ant_errf(e, "%s: section meta: dp.ranks %d is not positive", path, info->dp_ranks);
     return 0;
 }
 
@@ -339,6 +344,7 @@ int ckpt_save_run(const char *path, const struct ant_train_state *s,
     info.cursor = s->cursor;
     snprintf(info.data_name, sizeof info.data_name, "%s", data_name ? data_name : "");
     info.data_fingerprint = data_fingerprint;
+    info.dp_ranks = s->dp_ranks > 1 ? s->dp_ranks : 1;
 
     struct ant_atomic_file a;
     struct ant_err inner;
@@ -519,6 +525,7 @@ int ckpt_load(const char *path, struct ant_train_state *s, struct ant_ckpt_info 
     s->step = info->step;
     s->tokens_seen = info->tokens_seen;
     s->cursor = info->cursor;
+    s->dp_ranks = info->dp_ranks;
     return 0;
 }
 
