@@ -29,3 +29,6 @@ EXTRA_PROGRAMS += bench/bench_sample
 bench_bench_sample_SOURCES = %reldir%/bench_sample.c core/infer/kvmodel.c core/base/util.c \
 	core/base/rng.c
 bench_bench_sample_LDADD = backends/libantops.la $(OPENBLAS_LIBS) -lm
+
+# Data-parallel scaling (1 and 2 ranks): a script, run in the build folder.
+EXTRA_DIST += %reldir%/bench_dp.sh

@@ -7,6 +7,10 @@ ok() {   # ok CONDITION-STATUS DESCRIPTION; returns the condition, for `ok ... |
     if [ "$1" -eq 0 ]; then echo "ok $tap_n - $2"; else echo "not ok $tap_n - $2"; tap_failed=$((tap_failed + 1)); fi
     [ "$1" -eq 0 ]
 }
+skip() {   # skip DESCRIPTION REASON
+    tap_n=$((tap_n + 1))
+    echo "ok $tap_n - $1 # SKIP $2"
+}
 diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
 tap_done() { echo "1..$tap_n"; [ "$tap_failed" -eq 0 ]; }
 # A temp folder removed on exit.

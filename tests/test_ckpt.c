@@ -457,12 +457,16 @@ static void downgrade(const char *p, const char *dst, size_t cut, uint32_t versi
 }
 
 /* Bytes of version 3's origin when all its strings are empty: 5 strings of 4 bytes,
- * eval_tail, blas_threads, ckpt_every and log_every (8 each). Version 2's run record: 6 fields of 8 bytes. */
+ * eval_tail, blas_threads, ckpt_every and log_every (8 each). dp.ranks before it: 8.
+ * Version 2's run record: 6 fields of 8 bytes. */
 #define ORIGIN_EMPTY_BYTES 52
+#define DP_BYTES 8
 #define RUN_BYTES 48
 
 /* Version 3's origin and version 2's run record round-trip; version 1 and 2 files (the
- * same bytes without what later versions appended to meta) still load, with defaults. */
+ * same bytes without what later versions appended to meta: version 2 with dp.ranks as
+ * the data-parallel merge wrote it, and without, as issue 10 did) still load, with
+ * defaults, as one rank. */
 static void test_versions(void)
 {
     struct ant_train_state s, back;
@@ -483,14 +487,22 @@ static void test_versions(void)
        "the run record round-trips");
     state_free(&back);
 
-    downgrade(p3, p2, ORIGIN_EMPTY_BYTES, 2);
-    int rc = ckpt_load(p2, &back, &info, &e);
+    const char *p2dp = tmp_path("v2dp.ckpt");
+    downgrade(p3, p2dp, ORIGIN_EMPTY_BYTES, 2);
+    int rc = ckpt_load(p2dp, &back, &info, &e);
     ok(rc == 0 && back.step == s.step && !memcmp(&info.run, &run, sizeof run) &&
-       !info.origin.data_path[0] && info.origin.blas_threads == 0,
-       "a version 2 checkpoint loads, with its run record and an empty origin (%s)",
+       info.dp_ranks == 1 && !info.origin.data_path[0] && info.origin.blas_threads == 0,
+       "a version 2 checkpoint with dp.ranks loads, with its run record, one rank and an "
+       "empty origin (%s)", rc ? e.msg : "");
+    if (rc == 0) state_free(&back);
+    downgrade(p3, p2, ORIGIN_EMPTY_BYTES + DP_BYTES, 2);
+    rc = ckpt_load(p2, &back, &info, &e);
+    ok(rc == 0 && back.step == s.step && !memcmp(&info.run, &run, sizeof run) &&
+       info.dp_ranks == 1 && !info.origin.data_path[0],
+       "a version 2 checkpoint without dp.ranks loads, with its run record, as one rank (%s)",
        rc ? e.msg : "");
     if (rc == 0) state_free(&back);
-    downgrade(p3, p1, ORIGIN_EMPTY_BYTES + RUN_BYTES, 1);
+    downgrade(p3, p1, ORIGIN_EMPTY_BYTES + DP_BYTES + RUN_BYTES, 1);
     size_t n;
     rc = ckpt_load(p1, &back, &info, &e);
     ok(rc == 0, "a version 1 checkpoint loads (%s)", rc ? e.msg : "");
@@ -498,6 +510,7 @@ static void test_versions(void)
        "  with its step and weights");
     ok(rc == 0 && info.run.lr_scale == 1 && info.run.rollbacks == 0 && isnan(info.run.best_loss) &&
        info.run.best_step == -1 && isnan(info.run.smooth_loss), "  and the default run record");
+    ok(rc == 0 && info.dp_ranks == 1 && back.dp_ranks == 1, "  as one data-parallel rank");
     if (rc == 0) state_free(&back);
 
     /* never a non-finite state on disk: the save fails and PATH stays as it was */
@@ -522,6 +535,55 @@ static void test_versions(void)
     state_free(&s);
 }
 
+/* dp.ranks (train/dp.h) comes after version 2's run record and before version 3's
+ * origin: one rank writes 1, three ranks 3, in files of the same size; 0 is refused, and
+ * so is a version 3 meta that ends before it. Version 2 files as the data-parallel merge
+ * wrote them (dp.ranks last) keep their ranks. */
+static void test_ranks(void)
+{
+    struct ant_train_state s, t;
+    struct ant_train_opts o = some_opts();
+    struct ant_ckpt_info info;
+    struct ant_err e;
+    const char *p1 = tmp_path("one.ckpt"), *p3 = tmp_path("three.ckpt");
+    make_state(&s, 5);
+    size_t n1 = 0, n3 = 0;
+    int rc = ckpt_save(p1, &s, &o, "a", 1, &e);
+    s.dp_ranks = 3;
+    rc |= ckpt_save(p3, &s, &o, "a", 1, &e);
+    unsigned char *one = slurp(p1, &n1), *three = slurp(p3, &n3);
+    uint64_t end = rd64(entry(three, 0) + 8) + rd64(entry(three, 0) + 16);
+    uint64_t at = end - ORIGIN_EMPTY_BYTES - DP_BYTES;
+    ok(rc == 0 && one[8] == CKPT_VERSION && three[8] == CKPT_VERSION && n3 == n1 &&
+       rd64(one + at) == 1 && rd64(three + at) == 3,
+       "1 rank and 3 ranks: dp.ranks 1 and 3 before the origin in meta");
+    rc = ckpt_peek(p1, &info, &e);
+    ok(rc == 0 && info.dp_ranks == 1, "a one-rank checkpoint reads as 1 rank");
+    rc = ckpt_load(p3, &t, &info, &e);
+    ok(rc == 0 && info.dp_ranks == 3 && t.dp_ranks == 3 && t.step == s.step &&
+       !memcmp(t.weights, s.weights, s.layout.total * sizeof(float)),
+       "dp.ranks 3 and the state restored");
+    if (rc == 0) state_free(&t);
+    downgrade(p3, tmp_path("three2.ckpt"), ORIGIN_EMPTY_BYTES, 2);
+    rc = ckpt_load(tmp_path("three2.ckpt"), &t, &info, &e);
+    ok(rc == 0 && info.dp_ranks == 3 && t.dp_ranks == 3,
+       "a version 2 checkpoint of 3 ranks (dp.ranks last) reads as 3 ranks (%s)",
+       rc ? e.msg : "");
+    if (rc == 0) state_free(&t);
+    downgrade(p3, tmp_path("short.ckpt"), ORIGIN_EMPTY_BYTES + DP_BYTES, CKPT_VERSION);
+    if (!ok(refused(tmp_path("short.ckpt"), "ends before field dp.ranks", &e),
+            "a version 3 meta without dp.ranks: refused, naming it"))
+        diag("%s", e.msg);
+    wr64(three + at, 0);
+    rehash_meta(three);
+    write_bytes(tmp_path("zero.ckpt"), three, n3);
+    if (!ok(refused(tmp_path("zero.ckpt"), "dp.ranks 0", &e), "dp.ranks 0: refused"))
+        diag("%s", e.msg);
+    free(one);
+    free(three);
+    state_free(&s);
+}
+
 int main(void)
 {
     tmp_dir_make("test_ckpt");
@@ -539,6 +601,7 @@ int main(void)
     test_check_model();
     test_failed_save();
     test_versions();
+    test_ranks();
     tmp_dir_remove();
     return tap_done();
 }

@@ -148,6 +148,26 @@ static void test_windows(void)
     ok(rule, "random starts follow p = rng_below(n - T)");
     ok(covered == N - T, "random starts reach all %d possible starts (got %d)", N - T, covered);
 
+    /* skipping: rank 1 of 3 (skip B, take B, skip B) gets rows B..2B-1 of the 3B rows
+     * one rank would read, and leaves the cursor where that rank would, in both orders */
+    for (int sequential = 0; sequential <= 1; sequential++) {
+        struct ant_cursor all = { 0 }, mine = { 0 };
+        rng_seed(&all.rng, 11);
+        rng_seed(&mine.rng, 11);
+        int good = 1;
+        for (int k = 0; k < 50; k++) {
+            int32_t tok3[3 * B * T], tgt3[3 * B * T];
+            data_next_batch(d, &all, sequential, 3 * B, T, tok3, tgt3);
+            data_skip_windows(d, &mine, sequential, B, T);
+            data_next_batch(d, &mine, sequential, B, T, tok, tgt);
+            data_skip_windows(d, &mine, sequential, B, T);
+            good &= !memcmp(tok, tok3 + B * T, sizeof tok) && !memcmp(tgt, tgt3 + B * T, sizeof tgt) &&
+                    !memcmp(&all, &mine, sizeof all);
+        }
+        ok(good, "%s: skip, take, skip = the middle rows of one 3B batch, same cursor",
+           sequential ? "sequential" : "random");
+    }
+
     /* fingerprint: stable for the same bytes, changed by one byte */
     struct ant_data *d2;
     data_open(&d2, tmp_path("win.bin"), "tokens", 2000, T, &e);

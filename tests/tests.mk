@@ -27,3 +27,8 @@ tests_fuzz_inputs_LDADD = backends/libane.la $(OPENBLAS_LIBS) $(LIBCONFIG_LIBS) 
 # own tests on small broken trees.
 TESTS += %reldir%/check_layers.sh
 EXTRA_DIST += %reldir%/check_layers.sh
+
+# Data-parallel training on Open MPI (core/train/dp.h); without MPI it checks only that a
+# build without it refuses to be one of several ranks.
+TESTS += %reldir%/test_dp.sh
+EXTRA_DIST += %reldir%/test_dp.sh %reldir%/lsan_mpi.supp

@@ -23,7 +23,8 @@ struct ant_train_state {
     float *m, *v;     /* AdamW moments [layout.total] */
     long step;        /* optimizer steps completed */
     struct ant_cursor cursor;
-    uint64_t tokens_seen;
+    uint64_t tokens_seen;     /* over all data-parallel ranks */
+    int dp_ranks;             /* data-parallel ranks sharing the cursor (train/dp.h); 0, 1: one */
 };
 
 /* Allocate the four buffers (zeroed) for model c; -1 on out of memory. */

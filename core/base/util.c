@@ -8,6 +8,7 @@
 #include <time.h>
 
 int ant_log_level = ANT_LOG_INFO;
+const char *ant_log_name = "anetrain";
 
 int ant_errf(struct ant_err *e, const char *fmt, ...)
 {
@@ -26,7 +27,7 @@ void ant_log(int level, const char *who, const char *fmt, ...)
     if (level > ant_log_level) return;
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "anetrain: %s%s%s: ", who ? who : "", who ? ": " : "",
+    fprintf(stderr, "%s: %s%s%s: ", ant_log_name, who ? who : "", who ? ": " : "",
             names[level < 0 ? 0 : level > 3 ? 3 : level]);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);

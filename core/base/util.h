@@ -20,6 +20,8 @@ int ant_errf(struct ant_err *e, const char *fmt, ...) __attribute__((format(prin
 /* Global log threshold (ANT_LOG_* from anetrain/backend.h); INFO by default,
  * DEBUG when ANETRAIN_VERBOSE is set. */
 extern int ant_log_level;
+/* What log lines start with: "anetrain", or "anetrain[rank 1]" on a data-parallel rank. */
+extern const char *ant_log_name;
 void ant_log(int level, const char *who, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

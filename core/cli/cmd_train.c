@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/reexec.h"
 #include "formats/init_model.h"
+#include "train/dp.h"
 #include "train/restart.h"
 #include "train/train.h"
 
@@ -45,7 +46,9 @@ static const char usage[] =
     "Flags override the config file, which overrides the built-in defaults.\n"
     "Ctrl-C (and SIGTERM, SIGHUP, SIGQUIT, SIGUSR1/2, SIGALRM, SIGXCPU) finishes the\n"
     "current step, saves a checkpoint and exits; a second Ctrl-C stops at once. One\n"
-    "trainer per checkpoint: a second one on the same PATH is refused (PATH.lock).\n";
+    "trainer per checkpoint: a second one on the same PATH is refused (PATH.lock).\n"
+    "mpirun passes SIGUSR1 on to every rank of a data-parallel run: all stop at the same\n"
+    "step (see README).\n";
 
 enum { OPT_STEPS = OPT_CLI_LAST, OPT_LR, OPT_BATCH, OPT_ACCUM, OPT_INIT, OPT_RESUME,
        OPT_STOP_AFTER, OPT_QUIET, OPT_FORCE, OPT_MIN_LR, OPT_WARMUP, OPT_SCHEDULE, OPT_CLIP,
@@ -259,7 +262,7 @@ int cmd_train(int argc, char **argv)
     int rc_run = -1;
     if (cli_build_config(&rc, &cf, &e) < 0 || apply_overrides(&rc, &ov, &e) < 0 ||
         (rc.ckpt.init_model[0] && init_model_adopt(&rc, &e) < 0)) {
-        status = fail("train", e.msg);
+        status = dp_rank() > 0 ? 0 : fail("train", e.msg);
     } else {
         if (cf.base) {
             describe_overrides(&base, &rc, overrides, sizeof overrides);
@@ -269,9 +272,16 @@ int cmd_train(int argc, char **argv)
         }
         resume_command(&cf, &rc, resume_cmd, sizeof resume_cmd);
         tf.resume_cmd = resume_cmd;
-        if ((rc_run = train_run(&rc, &tf, &e)) < 0) status = fail("train", e.msg);
+        if ((rc_run = train_run(&rc, &tf, &e)) < 0)
+            /* Rank 0 says it and sets the job's status: another rank exiting non-zero
+             * first would have mpirun kill rank 0 before it could. */
+            status = dp_rank() > 0 ? 0 : fail("train", e.msg);
     }
-    if (rc_run == TRAIN_RESTART) {
+    if (rc_run == TRAIN_RESTART && dp_size() > 1) {
+        /* mpirun cannot re-execute one rank: the job ends, to be launched again */
+        if (dp_rank() == 0) fprintf(stderr, "anetrain train: %s\n", e.msg);
+        status = dp_rank() > 0 ? 0 : TRAIN_EXIT_RELAUNCH;
+    } else if (rc_run == TRAIN_RESTART) {
         /* the checkpoint is saved and every resource released: go on in a new process */
         fflush(stdout);
         fflush(stderr);

@@ -172,6 +172,16 @@ int data_split_tail(struct ant_data *d, double fraction, int seq_len, struct ant
     return 0;
 }
 
+/* The start of the next window (data.h); span = T + 1 <= n. */
+static size_t next_start(const struct ant_data *d, struct ant_cursor *cur, int sequential, int T)
+{
+    size_t n = d->n_tokens, span = (size_t)T + 1;
+    if (!sequential) return (size_t)rng_below(&cur->rng, n - (size_t)T);
+    size_t p = cur->position > n - span ? 0 : (size_t)cur->position;
+    cur->position = p + (size_t)T;
+    return p;
+}
+
 void data_next_batch(struct ant_data *d, struct ant_cursor *cur, int sequential, int B, int T,
                      int32_t *tokens, int32_t *targets)
 {
@@ -188,16 +198,16 @@ void data_next_batch(struct ant_data *d, struct ant_cursor *cur, int sequential,
             }
             continue;
         }
-        size_t p;
-        if (sequential) {
-            p = cur->position > n - span ? 0 : (size_t)cur->position;
-            cur->position = p + (size_t)T;
-        } else {
-            p = (size_t)rng_below(&cur->rng, n - (size_t)T);
-        }
+        size_t p = next_start(d, cur, sequential, T);
         for (int t = 0; t < T; t++) x[t] = token_at(d, p + (size_t)t);
         for (int t = 0; t < T; t++) y[t] = token_at(d, p + (size_t)t + 1);
     }
+}
+
+void data_skip_windows(struct ant_data *d, struct ant_cursor *cur, int sequential, long n, int T)
+{
+    if (T <= 0 || (size_t)T + 1 > d->n_tokens) return;   /* as data_next_batch: no draw */
+    for (long i = 0; i < n; i++) next_start(d, cur, sequential, T);
 }
 
 void data_close(struct ant_data *d)

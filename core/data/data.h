@@ -52,6 +52,9 @@ int data_split_tail(struct ant_data *d, double fraction, int seq_len, struct ant
  * seq_len given to data_open, so that every window fits. tokens, targets: [B*T]. */
 void data_next_batch(struct ant_data *d, struct ant_cursor *cur, int sequential, int B, int T,
                      int32_t *tokens, int32_t *targets);
+/* Advance the cursor exactly as n windows of T tokens would, without reading them (a
+ * data-parallel rank skipping the other ranks' windows, train/dp.h). */
+void data_skip_windows(struct ant_data *d, struct ant_cursor *cur, int sequential, long n, int T);
 void data_close(struct ant_data *d);
 
 #endif

@@ -69,6 +69,9 @@ static const struct field fields[] = {
     FIELD("run.low_loss", F_F64, run.low_loss),
     FIELD("run.best_loss", F_F64, run.best_loss),
     FIELD("run.best_step", F_INT, run.best_step),
+    /* also version 2 as the data-parallel merge wrote it, and version 3: the ranks that
+     * share the run's cursor (train/dp.h) */
+    FIELD("dp.ranks", F_INT, dp_ranks),
     /* version 3: where the run came from (ckpt.h) */
     FIELD("origin.data_path", F_STR, origin.data_path),
     FIELD("origin.data_format", F_STR, origin.data_format),
@@ -82,7 +85,8 @@ static const struct field fields[] = {
 };
 #define N_FIELDS (sizeof fields / sizeof fields[0])
 #define N_FIELDS_V1 34   /* a version 1 file ends after data_fingerprint */
-#define N_FIELDS_V2 40   /* a version 2 file, after run.best_step */
+#define N_FIELDS_V2 40   /* a version 2 file, after run.best_step (issue 10's) ... */
+#define N_FIELDS_V2_DP 41   /* ... or after dp.ranks (the data-parallel merge's) */
 #define N_MODEL_FIELDS 10
 
 /* A tripwire: a field added to these structs must be added to the table above (and
@@ -147,11 +151,13 @@ static int meta_decode(const char *path, uint32_t version, const unsigned char *
 {
     memset(info, 0, sizeof *info);
     ckpt_run_defaults(&info->run);
+    info->dp_ranks = 1;
     unsigned char *base = (unsigned char *)info;
     const unsigned char *end = p + n;
-    size_t n_fields = version >= 3 ? N_FIELDS : version == 2 ? N_FIELDS_V2 : N_FIELDS_V1;
+    size_t n_fields = version >= 3 ? N_FIELDS : version == 2 ? N_FIELDS_V2_DP : N_FIELDS_V1;
     for (size_t i = 0; i < n_fields; i++) {
         const struct field *f = &fields[i];
+        if (version == 2 && i == N_FIELDS_V2 && p == end) break;   /* without dp.ranks */
         unsigned char *dst = base + f->off;
         if ((size_t)(end - p) < type_bytes(f->type))
             return ant_errf(e, "%s: section meta: ends before field %s", path, f->name);
@@ -184,6 +190,8 @@ static int meta_decode(const char *path, uint32_t version, const unsigned char *
     if (!(info->run.lr_scale > 0 && info->run.lr_scale <= 1) || info->run.rollbacks < 0)
         return ant_errf(e, "%s: section meta: run.lr_scale %g or run.rollbacks %ld is out of "
                            "range", path, info->run.lr_scale, info->run.rollbacks);
+    if (info->dp_ranks < 1)
+        return ant_errf(e, "%s: section meta: dp.ranks %d is not positive", path, info->dp_ranks);
     return 0;
 }
 
@@ -359,6 +367,7 @@ int ckpt_save_full(const char *path, const struct ant_train_state *s,
     snprintf(info.data_name, sizeof info.data_name, "%s", data_name ? data_name : "");
     info.data_fingerprint = data_fingerprint;
     if (origin) info.origin = *origin;
+    info.dp_ranks = s->dp_ranks > 1 ? s->dp_ranks : 1;
 
     struct ant_atomic_file a;
     struct ant_err inner;
@@ -539,6 +548,7 @@ int ckpt_load(const char *path, struct ant_train_state *s, struct ant_ckpt_info 
     s->step = info->step;
     s->tokens_seen = info->tokens_seen;
     s->cursor = info->cursor;
+    s->dp_ranks = info->dp_ranks;
     return 0;
 }
 

@@ -9,9 +9,12 @@
  *     "META"  the run config that matters and where the run stands, field by field
  *             (see the table in ckpt.c); integers as i64/u64, floats as f32/f64 bits,
  *             strings as u32 length + bytes. Version 2 appends the run's own record
- *             (struct ant_ckpt_run); a version 1 file reads with its defaults.
- *             Version 3 appends where the run came from (struct ant_ckpt_origin), so
- *             --resume, sample and eval need no config; older files read it empty.
+ *             (struct ant_ckpt_run), and may be followed by dp.ranks, the data-parallel ranks
+ *             sharing the run's cursor (train/dp.h; 1 for a run of one process), as the
+ *             data-parallel merge wrote it; a version 1 file reads with the record's
+ *             defaults, as one rank. Version 3 writes dp.ranks, then where the run came
+ *             from (struct ant_ckpt_origin), so --resume, sample and eval need no config;
+ *             older files read it empty.
  *     "WGHT"  fp32 master weights [layout.total], llama2.c tensor order (model.h)
  *     "MOM1"  AdamW first moment  [layout.total]
  *     "MOM2"  AdamW second moment [layout.total]
@@ -67,10 +70,11 @@ struct ant_ckpt_info {   /* what a checkpoint says about itself */
     char data_name[ANT_PATH_MAX];
     uint64_t data_fingerprint;
     struct ant_ckpt_run run;
+    int dp_ranks;              /* 1 in a file without it */
     struct ant_ckpt_origin origin;   /* version 3 */
 };
 
-/* Writes s (weights, moments, step, cursor, tokens_seen) with the train options and the
+/* Writes s (weights, moments, step, cursor, tokens_seen, dp_ranks) with the train options and the
  * data's name and fingerprint; an existing file at path is kept as PATH.prev. On
  * failure the file at path is untouched. */
 int ckpt_save(const char *path, const struct ant_train_state *s, const struct ant_train_opts *train,
@@ -91,7 +95,7 @@ long ckpt_first_nonfinite(const struct ant_train_state *s, const char **section)
 /* Reads header + meta only (for `sample`, and to check a resume before allocating). */
 int ckpt_peek(const char *path, struct ant_ckpt_info *info, struct ant_err *e);
 /* Verifies every checksum and size, then fills s (state_alloc'ed here for info->model)
- * with weights, moments, step, cursor, tokens_seen. Never hands back a partly loaded
+ * with weights, moments, step, cursor, tokens_seen, dp_ranks. Never hands back a partly loaded
  * state: on failure s is zeroed with no buffers. info may be NULL. */
 int ckpt_load(const char *path, struct ant_train_state *s, struct ant_ckpt_info *info, struct ant_err *e);
 /* The model shape in a checkpoint must equal the run's: -1 naming the first differing field

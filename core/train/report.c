@@ -15,7 +15,8 @@ void format_duration(double s, char *buf, size_t n)
 void report_print(const struct ant_report *r, FILE *out)
 {
     static const char *names[PH_N] = {"data", "forward+backward", "optimizer",
-                                      "weight update", "validation", "checkpoint", "logging"};
+                                      "weight update", "validation", "checkpoint", "logging",
+                                      "communication"};
     double secs = r->wall_ms / 1e3;
     fprintf(out, "\n== efficiency report ==\n");
     if (r->steps == 0) {
@@ -36,6 +37,7 @@ void report_print(const struct ant_report *r, FILE *out)
                 r->compiles, r->compile_ms, 100 * r->compile_ms / (r->wall_ms + r->startup_ms + 1e-9));
     fprintf(out, r->restarts > 0 ? "time by phase (this process):\n" : "time by phase:\n");
     for (int p = 0; p < PH_N; p++)
-        fprintf(out, "  %-17s %9.1f ms  %5.1f%%\n", names[p], r->phase_ms[p],
-                r->wall_ms > 0 ? 100.0 * r->phase_ms[p] / r->wall_ms : 0);
+        if (p != PH_COMM || r->phase_ms[p] > 0)
+            fprintf(out, "  %-17s %9.1f ms  %5.1f%%\n", names[p], r->phase_ms[p],
+                    r->wall_ms > 0 ? 100.0 * r->phase_ms[p] / r->wall_ms : 0);
 }

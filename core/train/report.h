@@ -6,7 +6,10 @@
 #include <stdio.h>
 
 /* Phases the trainer times; the report splits wall time by them. */
-enum ant_phase { PH_DATA, PH_BACKEND, PH_OPTIM, PH_WEIGHTS, PH_VALIDATE, PH_CKPT, PH_LOG, PH_N };
+/* PH_COMM: averaging gradients across data-parallel ranks (train/dp.h); never in a
+ * one-rank run. */
+enum ant_phase { PH_DATA, PH_BACKEND, PH_OPTIM, PH_WEIGHTS, PH_VALIDATE, PH_CKPT, PH_LOG, PH_COMM,
+                 PH_N };
 
 struct ant_report {
     double phase_ms[PH_N];

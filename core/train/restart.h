@@ -8,6 +8,9 @@
 #define ANT_RESTART_H
 
 #define TRAIN_RESTART 2          /* train_run's return: save done, re-execute me */
+/* The exit status of a data-parallel job that stopped for a restart instead (a rank
+ * cannot re-execute itself under mpirun): run it again with --resume. EX_TEMPFAIL. */
+#define TRAIN_EXIT_RELAUNCH 75
 #define RESTART_ENV "ANETRAIN_RESTART"
 
 struct restart_state {

@@ -25,6 +25,7 @@
 #include "train/report.h"
 #include "base/state.h"
 #include "train/ckpt_policy.h"
+#include "train/dp.h"
 #include "train/restart.h"
 #include "train/metrics.h"
 #include "train/plot.h"
@@ -78,6 +79,7 @@ struct trainer {
     double last_plot_ms;       /* when PATH.png was last drawn */
     long ckpt_threads;         /* BLAS threads of the checkpoint resumed, 0 = unknown */
     const struct train_flags *flags;
+    int stopping;              /* a stop was asked, of any data-parallel rank */
 };
 
 static void restart_carry_in(struct trainer *t);
@@ -140,6 +142,11 @@ static int resume_state(struct trainer *t, struct ant_err *e)
     if (policy_resume_load(path, &t->rc->model, &t->s, &info, t->good_path,
                            sizeof t->good_path, e) < 0)
         return -1;
+    /* The windows each rank reads depend on N (dp.h): another N is another run. */
+    if (info.dp_ranks != dp_size())
+        return ant_errf(e, "%s was written by %d data-parallel rank(s), this run has %d: "
+                        "resume it with mpirun -np %d", t->good_path, info.dp_ranks, dp_size(),
+                        info.dp_ranks);
     note_changed_opts(path, &info.train, &t->rc->train);
     if (info.data_fingerprint != data_fingerprint(t->data))
         ant_log(ANT_LOG_WARN, NULL, "%s was trained on %s; this run reads %s", path,
@@ -231,15 +238,21 @@ static int setup(struct trainer *t, const struct train_flags *f, struct ant_err 
     const struct ant_train_opts *o = &rc->train;
     int B = o->batch_size, T = rc->model.seq_len, A = o->grad_accum;
 
-    if (prepare_ckpt(t, f, e) < 0) return -1;
+    int root = dp_rank() == 0;   /* reads the checkpoint or model, writes checkpoints */
+    if (root && prepare_ckpt(t, f, e) < 0) return -1;
     if (data_open(&t->data, rc->data.path, rc->data.format, rc->model.vocab_size, T, e) < 0)
         return -1;
     if (open_val(t, e) < 0) return -1;
-    warn_vocab(t);
+    if (root) warn_vocab(t);
     int restarted = restart_state_take(&t->prev, e);
     if (restarted < 0) return -1;
+    if (restarted && dp_size() > 1)   /* restart_out never re-executes a rank */
+        return ant_errf(e, RESTART_ENV " is set, but the ranks of an MPI job are never "
+                           "restarted processes: unset it");
     if (restarted && !f->resume) memset(&t->prev, 0, sizeof t->prev);
-    if (f->resume ? resume_state(t, e) : init_state(t, e)) {
+    if (!root && state_alloc(&t->s, &rc->model) < 0)   /* filled by share_state */
+        return ant_errf(e, "out of memory for the model state");
+    if (root && (f->resume ? resume_state(t, e) : init_state(t, e))) {
         if (t->prev.restarts > 0)
             ant_errf(e, "after restart %ld: %s (the checkpoint on disk is the last good state)",
                      t->prev.restarts, e->msg);
@@ -252,7 +265,7 @@ static int setup(struct trainer *t, const struct train_flags *f, struct ant_err 
                             t->good_path, t->s.step, t->prev.step);
         restart_carry_in(t);
     }
-    if (open_metrics(t, e) < 0) return -1;
+    if (root && open_metrics(t, e) < 0) return -1;   /* rank 0 alone writes the log */
 
     t->micro = calloc((size_t)A, sizeof *t->micro);
     t->tok_buf = malloc(sizeof(int32_t) * 2 * (size_t)A * B * T);
@@ -263,7 +276,17 @@ static int setup(struct trainer *t, const struct train_flags *f, struct ant_err 
     }
     if (dispatch_open(&t->disp, rc, B, e) < 0) return -1;
     warn_threads(t);
-    return dispatch_weights_changed(t->disp, t->s.weights, e);
+    return 0;
+}
+
+/* Collective: rank 0's state and run record on every rank (dp.h), once rank 0 has
+ * loaded or made them; the other ranks' buffers are allocated. */
+static int share_state(struct trainer *t, long stop_after, struct ant_err *e)
+{
+    if (dp_share_state(&t->s, t->rc, stop_after, data_fingerprint(t->data), e) < 0) return -1;
+    dp_share(&t->run, sizeof t->run);
+    dp_share(&t->last_saved, sizeof t->last_saved);
+    return 0;
 }
 
 static void teardown(struct trainer *t)
@@ -396,6 +419,11 @@ static void log_sample(struct trainer *t)
  * by validation loss where there is held-out data, else by smoothed training loss). */
 static int save(struct trainer *t, struct ant_err *e)
 {
+    if (dp_check_replicas(t->s.weights, t->s.layout.total, e) < 0) return -1;
+    if (dp_rank() > 0) {   /* rank 0 alone validates, writes and keeps PATH.best */
+        t->last_saved = t->s.step;
+        return 0;
+    }
     const char *path = t->rc->ckpt.path;
     validate(t);
     double t0 = ant_now_ms();
@@ -451,8 +479,8 @@ static int step(struct trainer *t, float *loss, struct ant_err *e)
     double t0 = ant_now_ms();
     for (int a = 0; a < o->grad_accum; a++) {
         struct ant_batch *b = &t->micro[a];
-        data_next_batch(t->data, &t->s.cursor, sequential, b->batch_size, b->seq_len,
-                        (int32_t *)b->tokens, (int32_t *)b->targets);
+        dp_next_batch(t->data, &t->s.cursor, sequential, b->batch_size, b->seq_len,
+                      (int32_t *)b->tokens, (int32_t *)b->targets);
     }
     double t1 = ant_now_ms();
     report_phase_add(&t->rep, PH_DATA, t1 - t0);
@@ -463,6 +491,12 @@ static int step(struct trainer *t, float *loss, struct ant_err *e)
                                  t->s.layout.total, loss, &norm, e);
     double t2 = ant_now_ms();
     report_phase_add(&t->rep, PH_BACKEND, t2 - t1);
+    /* Every rank learns every rank's outcome; grads and loss become the mean over ranks. */
+    rc = dp_reduce_step(rc, t->s.grads, t->s.layout.total, loss, &norm, e);
+    if (dp_size() > 1) {
+        report_phase_add(&t->rep, PH_COMM, ant_now_ms() - t2);
+        t2 = ant_now_ms();
+    }
     if (rc == DISPATCH_NONFINITE) {
         ant_log(ANT_LOG_WARN, NULL, "%s; update skipped", e->msg);
         return 0;
@@ -472,7 +506,7 @@ static int step(struct trainer *t, float *loss, struct ant_err *e)
     grad_clip(t->s.grads, t->s.layout.total, norm, o->grad_clip);
     adamw_step(&t->s, o, sched_lr(o, t->s.step) * t->run.lr_scale);
     t->s.step++;
-    t->s.tokens_seen += (uint64_t)o->grad_accum * o->batch_size * t->rc->model.seq_len;
+    t->s.tokens_seen += (uint64_t)o->grad_accum * o->batch_size * t->rc->model.seq_len * dp_size();
     double t3 = ant_now_ms();
     report_phase_add(&t->rep, PH_OPTIM, t3 - t2);
     if (dispatch_needs_restart(t->disp, t->restart_why, sizeof t->restart_why)) {
@@ -563,36 +597,45 @@ static void good_checkpoint(const struct trainer *t, char *buf, size_t cap)
 static int diverged(struct trainer *t, const char *why, struct ant_err *e)
 {
     const struct ant_ckpt_opts *c = &t->rc->ckpt;
+    /* Every rank gets here at the same step (the losses are the ranks' mean), so every
+     * rank takes part in the collectives below. */
     if (t->run.rollbacks >= c->max_rollbacks) {
         char good[ANT_PATH_MAX + 128];
         good_checkpoint(t, good, sizeof good);
-        return ant_errf(e, "step %ld: the run diverged (%s) and %ld rollback(s) with a halved "
-                           "learning rate did not help; stopping: %s; lower train.lr%s",
-                        t->s.step, why, t->run.rollbacks, good,
-                        t->rc->train.grad_clip > 0 ? "" : " or enable train.grad_clip");
+        return dp_agree(ant_errf(e, "step %ld: the run diverged (%s) and %ld rollback(s) with a "
+                                    "halved learning rate did not help; stopping: %s; lower "
+                                    "train.lr%s", t->s.step, why, t->run.rollbacks, good,
+                                 t->rc->train.grad_clip > 0 ? "" : " or enable train.grad_clip"),
+                        e);
     }
     struct ant_ckpt_run keep = t->run;
     long from = t->s.step;
+    int rc = 0;
     state_free(&t->s);
-    if (t->last_saved >= 0) {
+    if (dp_rank() > 0) {   /* rank 0 reads the good state and sends it (share_state) */
+        if (state_alloc(&t->s, &t->rc->model) < 0)
+            rc = ant_errf(e, "out of memory for the model state");
+    } else if (t->last_saved >= 0) {
         struct ant_ckpt_info info;
-        if (ckpt_load(t->good_path, &t->s, &info, e) < 0) return -1;
-        keep.smooth_loss = info.run.smooth_loss;
-        keep.low_loss = info.run.low_loss;
+        rc = ckpt_load(t->good_path, &t->s, &info, e);
+        if (rc == 0) keep.smooth_loss = info.run.smooth_loss, keep.low_loss = info.run.low_loss;
     } else {
-        if (init_state(t, e) < 0) return -1;
+        rc = init_state(t, e);
         keep.smooth_loss = keep.low_loss = NAN;
     }
     keep.lr_scale *= 0.5;
     keep.rollbacks++;
     t->run = keep;
+    if (dp_agree(rc, e) < 0 || share_state(t, 0, e) < 0) return -1;
     t->above = t->bad = 0;
     ev_rollback(&t->log, from, t->s.step, t->run.lr_scale, why);
-    break_line(t);
-    ant_log(ANT_LOG_WARN, NULL, "step %ld: diverging (%s): rolling back to step %ld (%s) with "
-            "the learning rate x%g, rollback %ld of %ld", from, why, t->s.step,
-            t->last_saved >= 0 ? t->good_path : "the initial weights", t->run.lr_scale,
-            t->run.rollbacks, c->max_rollbacks);
+    if (dp_rank() == 0) {   /* said once for the run */
+        break_line(t);
+        ant_log(ANT_LOG_WARN, NULL, "step %ld: diverging (%s): rolling back to step %ld (%s) "
+                "with the learning rate x%g, rollback %ld of %ld", from, why, t->s.step,
+                t->last_saved >= 0 ? t->good_path : "the initial weights", t->run.lr_scale,
+                t->run.rollbacks, c->max_rollbacks);
+    }
     return dispatch_weights_changed(t->disp, t->s.weights, e);
 }
 
@@ -608,7 +651,7 @@ static int finish(struct trainer *t, struct ant_err *e)
         }
         return save(t, e);
     }
-    if (!stop_requested) return diverged(t, why, e) < 0 ? -1 : 1;
+    if (!t->stopping) return diverged(t, why, e) < 0 ? -1 : 1;
     char good[ANT_PATH_MAX + 128];
     good_checkpoint(t, good, sizeof good);
     ant_log(ANT_LOG_WARN, NULL, "step %ld not saved: %s; %s", t->s.step, why, good);
@@ -640,17 +683,33 @@ static void compile_totals(const struct trainer *t, double *ms, long *n)
     *n = t->prev.compiles + st.compiles;
 }
 
+/* A rank of an MPI job cannot re-execute itself (mpirun would lose it), so with N > 1
+ * every rank stops here, the checkpoint saved, and whoever launched the job relaunches
+ * it with --resume (README "Training on several machines"). Collective. */
+static int restart_job(struct trainer *t, struct ant_err *e)
+{
+    struct ant_err asked;
+    dp_agree(t->want_restart ? ant_errf(&asked, "%s", t->restart_why) : 0, &asked);
+    ant_errf(e, "step %ld: %s; a process of an MPI job cannot restart itself, so every rank "
+                "stopped with %s saved: run the same mpirun command again with --resume",
+             t->s.step, asked.msg, t->rc->ckpt.path);
+    return TRAIN_RESTART;
+}
+
 /* The backend needs a fresh process: save, and leave the totals for the next one. */
 static int restart_out(struct trainer *t, long end, struct ant_err *e)
 {
     char why[256];
     if (unfit_to_save(t, why, sizeof why)) {   /* cannot restart from here: stay, stage */
-        ant_log(ANT_LOG_WARN, NULL, "step %ld: %s, but %s: not restarting", t->s.step,
-                t->restart_why, why);
+        int mine = t->want_restart;   /* with N ranks, another rank may be the one asking */
+        if (mine)
+            ant_log(ANT_LOG_WARN, NULL, "step %ld: %s, but %s: not restarting", t->s.step,
+                    t->restart_why, why);
         t->want_restart = 0;
-        return dispatch_weights_changed(t->disp, t->s.weights, e) < 0 ? -1 : 0;
+        return mine && dispatch_weights_changed(t->disp, t->s.weights, e) < 0 ? -1 : 0;
     }
     if (save(t, e) < 0) return -1;
+    if (dp_size() > 1) return restart_job(t, e);
     struct restart_state r = {
         .restarts = t->prev.restarts + 1, .step = t->s.step, .end = end,
         .steps = t->rep.steps, .skipped = t->rep.skipped, .wall_ms = t->rep.wall_ms,
@@ -671,16 +730,18 @@ static int loop(struct trainer *t, const struct train_flags *f, struct ant_err *
     long first = t->s.step, end = rc->train.steps;
     if (t->prev.restarts > 0 && t->prev.end > 0) end = t->prev.end;   /* --stop-after, once */
     else if (f->stop_after > 0 && first + f->stop_after < end) end = first + f->stop_after;
-    double tokens_per_step = (double)rc->train.grad_accum * rc->train.batch_size * rc->model.seq_len;
-    double flops_per_step = rc->train.grad_accum *
+    double tokens_per_step = (double)rc->train.grad_accum * rc->train.batch_size *
+                             rc->model.seq_len * dp_size();
+    double flops_per_step = rc->train.grad_accum * dp_size() *
         ant_model_flops(&rc->model, rc->train.batch_size, rc->model.seq_len, 1);
     double started = ant_now_ms(), before = t->prev.wall_ms;
     char why[1100];
 
     for (;;) {
-        if (t->s.step >= end || stop_requested) {
+        t->stopping = dp_any(stop_requested);   /* every rank stops at the same step */
+        if (t->s.step >= end || t->stopping) {
             break_line(t);
-            if (stop_requested) {
+            if (t->stopping) {
                 ant_log(ANT_LOG_INFO, NULL, "stopping at step %ld as asked", t->s.step);
                 ev_stop(&t->log, t->s.step, "signal");
             }
@@ -713,10 +774,11 @@ static int loop(struct trainer *t, const struct train_flags *f, struct ant_err *
         t->rep.flops += flops_per_step;
         t->above = policy_observe_loss(&t->run, loss, rc->ckpt.diverge_factor) ? t->above + 1 : 0;
         double t0 = ant_now_ms();
-        progress(t, loss, started, first, end, f->quiet);
-        log_step(t, loss, first);
+        progress(t, loss, started, first, end, f->quiet || dp_rank() > 0);
+        if (dp_rank() == 0) log_step(t, loss, first);
         report_phase_add(&t->rep, PH_LOG, ant_now_ms() - t0);
-        if (t->want_restart && t->s.step < end && !stop_requested) {
+        /* any rank's backend may ask; then every rank takes part (a stop comes first) */
+        if (t->s.step < end && dp_any(t->want_restart) && !dp_any(stop_requested)) {
             int r = restart_out(t, end, e);
             if (r != 0) return r;
         }
@@ -840,13 +902,16 @@ int train_run(const struct ant_run_config *rc, const struct train_flags *f, stru
     t.lock_fd = -1;
     t.rep.val_loss = NAN;
     ckpt_run_defaults(&t.run);
+    if (dp_init(e) < 0) return -1;
     stop_requested = 0;
     stop_signal = 0;
     atomic_store(&signals_seen, 0);
     catch_signals(&old_signals);
 
-    double t_setup = ant_now_ms();
-    int rc_run = setup(&t, f, e);
+    double t_setup = ant_now_ms();   /* up to the first staged weights, as one phase */
+    int rc_run = dp_agree(setup(&t, f, e), e);
+    if (rc_run == 0) rc_run = share_state(&t, f->stop_after, e);
+    if (rc_run == 0) rc_run = dp_agree(dispatch_weights_changed(t.disp, t.s.weights, e), e);
     t.rep.startup_ms = t.prev.startup_ms + ant_now_ms() - t_setup;
     if (rc_run == 0) {
         ant_log(ANT_LOG_INFO, NULL,
@@ -858,16 +923,23 @@ int train_run(const struct ant_run_config *rc, const struct train_flags *f, stru
                  dispatch_backend_name(t.disp), ant_blas_threads(), f->overrides);
         rc_run = loop(&t, f, e);
     }
-    if (t.disp && rc_run != TRAIN_RESTART) {
-        compile_totals(&t, &t.rep.compile_ms, &t.rep.compiles);
-        report_print(&t.rep, stdout);
+    if (rc_run < 0) dp_abort_if_alone(rc_run, e);   /* a failure the other ranks cannot know of */
+    int ends = rc_run != TRAIN_RESTART || dp_size() > 1;   /* else the next process reports */
+    if (t.disp && ends) compile_totals(&t, &t.rep.compile_ms, &t.rep.compiles);
+    if (t.disp && ends && dp_rank() == 0) report_print(&t.rep, stdout);
+    if (ends)
+        dp_report(&t.rep, &rc->train, rc->model.seq_len,
+                  t.disp ? dispatch_backend_name(t.disp) : NULL,
+                  t.disp ? dispatch_switches(t.disp) : 0, stdout);
+    if (t.disp && ends && dp_rank() == 0) {
         dispatch_report(t.disp, stdout);
         ev_summary(&t.log, &t.rep, t.s.step, dispatch_backend_name(t.disp),
                    dispatch_switches(t.disp), t.last_saved >= 0 ? t.good_path : "", rc_run == 0);
         say_where(&t, f);
     }
-    if (rc_run == TRAIN_RESTART) block_stop_signals();
+    if (!ends) block_stop_signals();   /* this process re-executes (cmd_train) */
     else restore_signals(&old_signals);
     teardown(&t);
+    dp_finalize();
     return rc_run;
 }

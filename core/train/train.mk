@@ -1,5 +1,6 @@
 # core/train: the training loop (train.c) and what it drives: the AdamW optimizer
-# (optim.c), held-out evaluation (evaluate.c) and the run report (report.c). May include
+# (optim.c), held-out evaluation (evaluate.c), the run report (report.c) and the
+# data-parallel layer over Open MPI (dp.c). May include
 # core/base, core/config, core/data, core/formats and core/dispatch.
 anetrain_SOURCES += \
 	%reldir%/train.c %reldir%/train.h \
@@ -25,6 +26,13 @@ noinst_LTLIBRARIES += %reldir%/libantoptim.la
 %canon_reldir%_libantoptim_la_SOURCES = %reldir%/optim.c %reldir%/optim.h
 %canon_reldir%_libantoptim_la_CFLAGS = $(AM_CFLAGS) -fno-math-errno
 anetrain_LDADD += %reldir%/libantoptim.la
+
+# Data-parallel training: the one file built with MPI's flags (empty without MPI, when
+# dp.c is the single-rank case). A convenience library so only it gets them.
+noinst_LTLIBRARIES += %reldir%/libantdp.la
+%canon_reldir%_libantdp_la_SOURCES = %reldir%/dp.c %reldir%/dp.h
+%canon_reldir%_libantdp_la_CFLAGS = $(AM_CFLAGS) $(MPI_CFLAGS)
+anetrain_LDADD += %reldir%/libantdp.la $(MPI_LIBS)
 
 check_PROGRAMS += tests/test_optim
 TESTS += tests/test_optim
