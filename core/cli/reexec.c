@@ -5,7 +5,6 @@
 #include "cli/reexec.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,15 +29,8 @@ int reexec_resume(struct ant_err *e)
     int has = 0;
     for (int i = 1; i < n_saved; i++) has |= !strcmp(saved[i], "--resume");
     if (!has) saved[n_saved] = "--resume";
-    /* A stop signal arriving between exec and the new image's handlers would kill it
-     * (exec resets handlers to the default): block them; the mask survives exec, and
-     * the trainer unblocks them once its handlers are in place, so a pending one is
-     * then handled as a stop. */
-    sigset_t stop;
-    sigemptyset(&stop);
-    int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGXCPU};
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaddset(&stop, sigs[i]);
-    sigprocmask(SIG_BLOCK, &stop, NULL);
+    /* train_run left the stop signals blocked (train.c, block_stop_signals): the mask
+     * survives the exec, so one arriving now waits for the new image's handlers. */
 #if defined(__linux__)
     execv("/proc/self/exe", saved);
 #elif defined(__APPLE__)
@@ -47,7 +39,5 @@ int reexec_resume(struct ant_err *e)
     if (_NSGetExecutablePath(path, &size) == 0) execv(path, saved);
 #endif
     execvp(saved[0], saved);
-    int err = errno;
-    sigprocmask(SIG_UNBLOCK, &stop, NULL);
-    return ant_errf(e, "cannot execute %s: %s", saved[0], strerror(err));
+    return ant_errf(e, "cannot execute %s: %s", saved[0], strerror(errno));
 }

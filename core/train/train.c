@@ -847,6 +847,15 @@ static const int ignored_signals[] = {SIGPIPE, SIGXFSZ};
 
 struct saved_signals { struct sigaction stop[N_STOP], ignored[N_IGNORED]; };
 
+/* Block or unblock (how) every stop signal in this thread. */
+static void stop_mask(int how)
+{
+    sigset_t stop;
+    sigemptyset(&stop);
+    for (size_t i = 0; i < N_STOP; i++) sigaddset(&stop, stop_signals[i]);
+    sigprocmask(how, &stop, NULL);
+}
+
 static void catch_signals(struct saved_signals *old)
 {
     struct sigaction sa;
@@ -856,25 +865,16 @@ static void catch_signals(struct saved_signals *old)
     for (size_t i = 0; i < N_STOP; i++) sigaction(stop_signals[i], &sa, &old->stop[i]);
     sa.sa_handler = SIG_IGN;
     for (size_t i = 0; i < N_IGNORED; i++) sigaction(ignored_signals[i], &sa, &old->ignored[i]);
-    /* A restarted process comes up with the stop signals blocked (cli/reexec.c): one that
-     * arrived during the exec is delivered now, to the handler. */
-    sigset_t stop;
-    sigemptyset(&stop);
-    for (size_t i = 0; i < N_STOP; i++) sigaddset(&stop, stop_signals[i]);
-    sigprocmask(SIG_UNBLOCK, &stop, NULL);
+    /* A restarted process comes up with the stop signals blocked (block_stop_signals):
+     * one that arrived during the exec is delivered now, to the handler. */
+    stop_mask(SIG_UNBLOCK);
 }
 
 /* Going to a fresh process (TRAIN_RESTART): the stop signals are blocked in this thread
  * from here through the exec (cli/reexec.c), so one arriving now is handled by the next
  * process, and our handlers stay in place until the exec resets them, so one that a
  * BLAS thread takes meanwhile is still a stop, never the default action that kills. */
-static void block_stop_signals(void)
-{
-    sigset_t stop;
-    sigemptyset(&stop);
-    for (size_t i = 0; i < N_STOP; i++) sigaddset(&stop, stop_signals[i]);
-    sigprocmask(SIG_BLOCK, &stop, NULL);
-}
+static void block_stop_signals(void) { stop_mask(SIG_BLOCK); }
 
 /* A stop received by this process (during the restart's save, which samples and plots,
  * say) is raised again, pending, so the next process honours it: a stop is never lost to
