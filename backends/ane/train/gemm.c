@@ -7,13 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/utsname.h>
 
 #include "ane/device/device.h"
+#include "ane/device/kcache.h"
 #include "ane/mil/mil_build.h"
 #include "ane/train/stage.h"
 #include "base/blas.h"
+#include "base/fileio.h"
 #include "base/rng.h"
 
 struct shape {                  /* one compiled product: [M, K] · [K, P], K padded */
@@ -66,19 +66,16 @@ static void set_dialect(struct at_gemm *g, int verbose)
     g->st.verbose_dialect = verbose;
 }
 
-/* <dir>/dialect-<chip>-<os>, with the cache folder's rules for dir. */
+/* <dir>/dialect-<chip>-<os build>: dir the compile cache's folder (or memory_dir), the OS
+ * build as the compile cache keys it. */
 static void memory_path(struct at_gemm *g)
 {
-    const char *d = g->o.memory_dir, *env;
-    char base[900];
-    struct utsname u;
-    if (d) snprintf(base, sizeof base, "%s", d);
-    else if ((env = getenv("ANETRAIN_CACHE_DIR")) && *env) snprintf(base, sizeof base, "%s", env);
-    else if ((env = getenv("XDG_CACHE_HOME")) && *env) snprintf(base, sizeof base, "%s/anetrain", env);
-    else if ((env = getenv("HOME")) && *env) snprintf(base, sizeof base, "%s/.cache/anetrain", env);
-    else return;
-    if (uname(&u) != 0) return;
-    snprintf(g->memory, sizeof g->memory, "%s/dialect-%s-%s-%s", base, g->chip.name, u.sysname, u.release);
+    char base[900], os[128];
+    struct ant_err e;
+    if (g->o.memory_dir) snprintf(base, sizeof base, "%s", g->o.memory_dir);
+    else if (ane_kcache_default_dir(base, sizeof base, &e)) return;   /* nowhere: not remembered */
+    ane_os_build(os, sizeof os);
+    snprintf(g->memory, sizeof g->memory, "%s/dialect-%s-%s", base, g->chip.name, os);
     for (char *p = g->memory + strlen(base) + 1; *p; p++)
         if (*p == ' ' || *p == '/') *p = '_';
 }
@@ -95,13 +92,13 @@ static int remembered(struct at_gemm *g)   /* 1 verbose, 0 modern, -1 unknown */
 
 static void remember(struct at_gemm *g)
 {
-    if (!*g->memory) return;
     char dir[sizeof g->memory];
+    struct ant_err e;
     snprintf(dir, sizeof dir, "%s", g->memory);
     char *slash = strrchr(dir, '/');
-    if (slash) *slash = 0;
-    mkdir(dir, 0700);   /* one level: the cache folder; its parent exists on every system */
-    FILE *f = fopen(g->memory, "w");
+    if (!*g->memory || !slash) return;
+    *slash = 0;
+    FILE *f = file_make_dirs(dir, 0700, &e) ? NULL : fopen(g->memory, "w");
     if (f) {
         fprintf(f, "%s\n", g->st.verbose_dialect ? "verbose" : "modern");
         fclose(f);
