@@ -7,7 +7,6 @@
  * zeros; the dialect is retried and remembered; gradients use the same dynamic loss
  * scale as the other ANE backends. */
 #include <anetrain/backend.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,9 +116,7 @@ static int train_step(void *c, const float *w, const struct ant_batch *b, float 
     for (;;) {
         scale = x->ls.scale;
         if (scaled_pass(x, w, b, loss)) return -1;
-        int finite = 1;
-        for (size_t i = 0; i < x->lay.total; i++) finite &= isfinite(x->G[i]);
-        int r = at_lscale_update(&x->ls, finite);
+        int r = at_lscale_check(&x->ls, x->G, x->lay.total);
         if (r == 0) break;
         if (r < 0) return fail(x, "gradients are not finite even at the smallest loss scale");
     }

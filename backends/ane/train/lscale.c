@@ -1,6 +1,8 @@
 /* Dynamic loss scale (lscale.h). */
 #include "ane/train/lscale.h"
 
+#include <math.h>
+
 void at_lscale_init(struct at_lscale *ls, float scale, int growth_interval)
 {
     *ls = (struct at_lscale){.scale = scale, .growth_interval = growth_interval,
@@ -24,4 +26,11 @@ int at_lscale_update(struct at_lscale *ls, int finite)
         }
     }
     return 0;
+}
+
+int at_lscale_check(struct at_lscale *ls, const float *g, size_t n)
+{
+    int finite = 1;
+    for (size_t i = 0; i < n; i++) finite &= isfinite(g[i]);
+    return at_lscale_update(ls, finite);
 }

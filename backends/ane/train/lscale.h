@@ -6,6 +6,8 @@
 #ifndef ANE_TRAIN_LSCALE_H
 #define ANE_TRAIN_LSCALE_H
 
+#include <stddef.h>
+
 struct at_lscale {
     float scale, min_scale, max_scale;
     int growth_interval;
@@ -17,5 +19,7 @@ void at_lscale_init(struct at_lscale *ls, float scale, int growth_interval);
 /* After a step's gradients were checked. Returns 1 when the step must be redone at the
  * new (halved) scale, 0 when it stands, -1 when the scale is already at its minimum. */
 int at_lscale_update(struct at_lscale *ls, int finite);
+/* at_lscale_update for the n gradients in g (finite when every one is). */
+int at_lscale_check(struct at_lscale *ls, const float *g, size_t n);
 
 #endif

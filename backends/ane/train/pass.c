@@ -239,13 +239,6 @@ static int check_batch(struct at_net *n, const struct ant_batch *b)
     return 0;
 }
 
-static int all_finite(const float *x, size_t n)
-{
-    int ok = 1;
-    for (size_t i = 0; i < n; i++) ok &= isfinite(x[i]);
-    return ok;
-}
-
 /* Mean loss of the batch with the current scale's gradients in G; -1 on failure. */
 static int batch_pass(struct at_net *n, const float *w, const struct ant_batch *b, int train,
                       double *mean)
@@ -286,7 +279,7 @@ int at_net_train_step(struct at_net *n, const float *w, const struct ant_batch *
     for (;;) {
         scale = n->ls.scale;
         if (batch_pass(n, w, b, 1, &mean)) return -1;
-        int r = at_lscale_update(&n->ls, all_finite(n->G, n->lay.total));
+        int r = at_lscale_check(&n->ls, n->G, n->lay.total);
         if (r == 0) break;
         if (r < 0) return at_fail(n, "gradients are not finite even at loss scale %g", scale);
         if (n->o.host && n->o.host->log)
