@@ -30,11 +30,12 @@ struct run {
 
 /* steps train steps of one batch; the median step time and the backend's counters. */
 static int bench(const struct ant_backend *be, const struct ant_model_config *c, const struct ant_chip *chip,
-                 const char *dw, const char *cls, int steps, struct run *out)
+                 const char *dw, const char *cls, int extras, int steps, struct run *out)
 {
     struct ant_setting_value sv[] = {{"device", ANT_SET_STRING, 0, 0, "emulator"},
                                      {"dw", ANT_SET_STRING, 0, 0, dw},
                                      {"classifier", ANT_SET_STRING, 0, 0, cls},
+                                     {"extras", ANT_SET_BOOL, extras, 0, NULL},
                                      {"compile_cache", ANT_SET_BOOL, 0, 0, NULL}, {NULL}};
     struct ant_open_args a = {.size = sizeof a, .model = c, .chip = chip, .settings = sv,
                               .max_batch = 1, .threads = 2};
@@ -102,40 +103,46 @@ int main(int argc, char **argv)
     printf("sgemm peak (2048^3, best of 5): %.1f GFLOP/s\n", sgemm_peak(2048));
 
     struct ant_model_config s15 = {288, 768, 6, 6, 6, 32000, 256, 1, 10000.0f, 1e-5f};
-    struct run rc, ra;
-    if (bench(cpu, &s15, &chip, "device", "device", steps, &rc) ||
-        bench(ane, &s15, &chip, "device", "device", steps, &ra))
+    struct run rc, ra, rx;
+    if (bench(cpu, &s15, &chip, "device", "device", 0, steps, &rc) ||
+        bench(ane, &s15, &chip, "device", "device", 0, steps, &ra) ||
+        bench(ane, &s15, &chip, "device", "device", 1, steps, &rx))
         return 1;
     printf("stories15M, batch 1 x 256 tokens, median of %d steps:\n", steps);
     printf("  cpu backend                        %8.1f ms/step\n", rc.ms);
     printf("  ane-dynamic on the emulator (M4)   %8.1f ms/step = %.2fx the CPU\n", ra.ms, ra.ms / rc.ms);
+    printf("  the same with extras = true        %8.1f ms/step = %.2fx the CPU\n", rx.ms, rx.ms / rc.ms);
     device_line("ane-dynamic (emulated)", &ra);
+    device_line("ane-dynamic, extras (emulated)", &rx);
     if (skip110) return 0;
 
     struct ant_model_config s110 = {768, 2048, 12, 12, 12, 32000, 256, 1, 10000.0f, 1e-5f};
-    static const char *place[][3] = {{"device", "device", "dW and classifier on the device"},
-                                     {"cpu", "device", "dW on the CPU worker"},
-                                     {"cpu", "cpu", "dW and classifier on the CPU"}};
+    static const char *place[][4] = {{"device", "device", "", "dW and classifier on the device"},
+                                     {"device", "device", "x", "the same with extras = true"},
+                                     {"cpu", "device", "", "dW on the CPU worker"},
+                                     {"cpu", "cpu", "", "dW and classifier on the CPU"}};
     printf("stories110M, batch 1 x 256 tokens, one step each on the emulator (M4):\n");
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         struct run r;
-        if (bench(ane, &s110, &chip, place[i][0], place[i][1], 1, &r)) return 1;
-        device_line(place[i][2], &r);
+        if (bench(ane, &s110, &chip, place[i][0], place[i][1], place[i][2][0] != 0, 1, &r)) return 1;
+        device_line(place[i][3], &r);
     }
     printf("  upstream's dynamic pipeline (§6)    53%% of FLOPs on the device, 120 evals/step\n");
 
-    struct run r;
-    if (bench(stat, &s110, &chip, "device", "device", 2, &r)) return 1;
-    long per_update = (r.st.compiles - r.open_compiles) / 2;
-    long per_process = per_update > 0 ? (real.compile_budget - r.open_compiles) / per_update : 0;
     printf("ane-static, stories110M, 2 steps on the emulator (M4, budget %d compiles/process):\n",
            real.compile_budget);
-    device_line("dW and classifier on the device", &r);
-    printf("  %ld compiles per weight update (+%ld weight-free at open), %.0f ms of emulated "
-           "compiling per update; %ld update(s) per process\n", per_update, r.open_compiles,
-           (r.st.compile_ms - r.open_compile_ms) / 2, per_process);
-    if (per_process > 0)
-        printf("  restarts per 1,000 steps: %.0f with grad_accum 1, %.0f with grad_accum 10 "
-               "(ane-dynamic: 0)\n", 1000.0 / per_process, 100.0 / per_process);
+    for (int extras = 0; extras < 2; extras++) {
+        struct run r;
+        if (bench(stat, &s110, &chip, "device", "device", extras, 2, &r)) return 1;
+        long per_update = (r.st.compiles - r.open_compiles) / 2;
+        long per_process = per_update > 0 ? (real.compile_budget - r.open_compiles) / per_update : 0;
+        device_line(extras ? "the same with extras = true" : "dW and classifier on the device", &r);
+        printf("  %ld compiles per weight update (+%ld weight-free at open), %.0f ms of emulated "
+               "compiling per update; %ld update(s) per process\n", per_update, r.open_compiles,
+               (r.st.compile_ms - r.open_compile_ms) / 2, per_process);
+        if (per_process > 0)
+            printf("  restarts per 1,000 steps: %.0f with grad_accum 1, %.0f with grad_accum 10 "
+                   "(ane-dynamic: 0)\n", 1000.0 / per_process, 100.0 / per_process);
+    }
     return 0;
 }

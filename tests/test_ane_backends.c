@@ -57,7 +57,7 @@ static struct setting_list settings(const char *k1, const char *v1, const char *
     for (int i = 0, j = 1; i < 2; i++) {
         if (!k[i]) continue;
         int is_str = !strcmp(k[i], "dw") || !strcmp(k[i], "classifier") || !strcmp(k[i], "dialect");
-        int is_bool = !strncmp(k[i], "unsafe_", 7);
+        int is_bool = !strncmp(k[i], "unsafe_", 7) || !strcmp(k[i], "extras");
         s.v[j++] = (struct ant_setting_value){k[i], is_str ? ANT_SET_STRING : is_bool ? ANT_SET_BOOL : ANT_SET_FLOAT,
                                               atol(v[i]), atof(v[i]), v[i]};
     }
@@ -182,6 +182,68 @@ static void conformance(const char *chip_name, const struct model_case *mc, stru
         compare_step(chip_name, mc, ca, cc, w, &lay, &r, tag);
     if (ca) ane->close(ca);
     if (cc) cpu->close(cc);
+    free(w);
+}
+
+/* Kernels the backend reports after opening with settings s. */
+static long kernels_with(const struct model_case *mc, const struct ant_chip *chip, struct setting_list s)
+{
+    struct ant_backend_stats st = {.size = sizeof st};
+    void *ca = open_backend(ane, &mc->c, chip, s.v, mc->B);
+    if (!ca) return -1;
+    struct ant_rng r;
+    rng_seed(&r, 5);
+    struct ant_layout lay;
+    float *w = random_weights(&mc->c, &lay, &r);
+    if (!ane->weights_changed || ane->weights_changed(ca, w) == 0) ane->stats(ca, &st);
+    ane->close(ca);
+    free(w);
+    return st.kernels;
+}
+
+/* The extras (docs/ane.md §5.6): RMSNorms and the softmax as kernels too. Against the
+ * CPU as everywhere; the kernel count says they ran on the device; and logits so
+ * peaked that most target probabilities fall under fp16's normal range, where the
+ * layer redoes those tokens' loss on the CPU. */
+static void extras(const struct model_case *cases, int n_cases)
+{
+    static const char *chips[] = {"M3", "M4", "M5"};
+    const char *be = ane->name;
+    char tag[96];
+    snprintf(tag, sizeof tag, "%s, extras", be);
+    for (int c = 0; c < 3; c++)
+        for (int m = 0; m < n_cases; m++) conformance(chips[c], &cases[m], settings("extras", "1", NULL, NULL), tag);
+    snprintf(tag, sizeof tag, "%s, extras, dW on the CPU", be);
+    conformance("M4", &cases[1], settings("extras", "1", "dw", "cpu"), tag);
+    snprintf(tag, sizeof tag, "%s, extras, classifier on the CPU", be);
+    conformance("M4", &cases[0], settings("extras", "1", "classifier", "cpu"), tag);
+
+    /* with dynamic weights 3 more kernels; baked, one per norm (2L+1) and the softmax */
+    const struct model_case *mc = &cases[0];
+    struct ant_chip m4;
+    struct ant_err e;
+    chip_from_name("M4", &m4, &e);
+    long k0 = kernels_with(mc, &m4, settings(NULL, NULL, NULL, NULL));
+    long k1 = kernels_with(mc, &m4, settings("extras", "1", NULL, NULL));
+    long want = strcmp(be, "ane-static") ? 3 : 2L * mc->c.n_layers + 1 + 1 + 1;
+    ok(k0 > 0 && k1 - k0 == want, "%s: the extras add %ld kernels (%ld -> %ld)", be, want, k0, k1);
+
+    struct ant_rng r;
+    rng_seed(&r, 11);
+    struct ant_layout lay;
+    float *w = random_weights(&mc->c, &lay, &r);
+    float *E = w + lay.offset[ANT_TOK_EMB];   /* the shared classifier, 40 times larger */
+    for (size_t i = 0; i < lay.per_layer[ANT_TOK_EMB]; i++) E[i] *= 40;
+    logged[0] = 0;
+    void *ca = open_backend(ane, &mc->c, &m4, settings("extras", "1", NULL, NULL).v, mc->B);
+    void *cc = open_backend(cpu, &mc->c, &m4, NULL, mc->B);
+    snprintf(tag, sizeof tag, "%s, extras, peaked logits", be);
+    if (ok(ca && cc && ane->weights_changed(ca, w) == 0, "M4 %s: open", tag))
+        compare_step("M4", mc, ca, cc, w, &lay, &r, tag);
+    if (ca) ane->close(ca);
+    if (cc) cpu->close(cc);
+    ok(strstr(logged, "loss redone on the CPU") != NULL, "M4 %s: the tokens under fp16's range were "
+       "redone on the CPU, and said so", tag);
     free(w);
 }
 
@@ -330,6 +392,7 @@ int main(void)
         conformance("M4", &cases[0], settings("cls_chunk", "40", NULL, NULL), be ? "ane-static, 3 vocabulary chunks" : "ane-dynamic, 3 vocabulary chunks");
         conformance("M4", &cases[1], settings("loss_scale", "16777216", NULL, NULL), be ? "ane-static, loss scale 2^24" : "ane-dynamic, loss scale 2^24");
         short_run("M4", &cases[1]);
+        extras(cases, 3);
         /* the M1/M2 profiles and a machine without an ANE are refused by the probe */
         struct ant_chip m1, none, m4;
         int prio = 0;

@@ -43,6 +43,25 @@ losses big > "$tmp/big.losses"; losses small > "$tmp/small.losses"
 test "$(wc -l < "$tmp/big.losses")" -eq 8 && cmp -s "$tmp/big.losses" "$tmp/small.losses"
 ok $? "and the same loss at every one of the 8 steps"
 
+# The extras (docs/ane.md §15.1) add one kernel per RMSNorm to each update (2 layers:
+# 5, and the final norm's forward: 16 per update) and the softmax at open (3): a
+# budget of 40 holds 2 updates per process. Restarts leave the model unchanged there too.
+sed 's/compile_cache = false;/compile_cache = false; extras = true;/' "$cfg" > "$tmp/extras.cfg"
+ecfg=$cfg; cfg="$tmp/extras.cfg"
+train xbig 100000 && train xsmall 40
+ok $? "with extras = true: 8 steps with and without restarts"
+grep -q "^restarts         3 " "$tmp/xsmall.out" && ! grep -q "^restarts" "$tmp/xbig.out"
+ok $? "with extras the budget of 40 restarts the process 3 times (every 2 updates)"
+export_model xbig && export_model xsmall && cmp -s "$tmp/xbig.bin" "$tmp/xsmall.bin" &&
+losses xbig > "$tmp/xbig.losses" && losses xsmall > "$tmp/xsmall.losses" &&
+test "$(wc -l < "$tmp/xbig.losses")" -eq 8 && cmp -s "$tmp/xbig.losses" "$tmp/xsmall.losses"
+ok $? "and both end with byte-identical models and the same 8 losses"
+# the extras compute the same model in fp16: the losses follow the run without them
+paste "$tmp/big.losses" "$tmp/xbig.losses" | awk '{ d = $5 - $10; if (d < 0) d = -d; if (d > m) m = d }
+    END { printf "%g\n", m; exit !(NR == 8 && m < 0.01) }' > "$tmp/xdiff"
+ok $? "their losses follow the run without extras within 0.01 (largest gap $(cat "$tmp/xdiff"))"
+cfg=$ecfg
+
 # compile failures: at open (the first compile) and mid-run (the 40th: step 3's update)
 "$ANETRAIN" train --config "$cfg" --backend cpu --ckpt "$tmp/cpu.ckpt" > /dev/null 2>&1
 ANETRAIN_EMU_FAULT=compile:1 train first 100000

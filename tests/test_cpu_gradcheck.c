@@ -267,6 +267,10 @@ static void test_rmsnorm(void)
     check_grad("rmsnorm forward", y, c.out, NULL, B * T * D);
     check_all("rmsnorm dx (accumulated)", dx, c.in[0], B * T * D, obj_rmsnorm, &c);
     check_all("rmsnorm dw", dw, c.in[1], D, obj_rmsnorm, &c);
+    float dw_alone[D];
+    memset(dw_alone, 0, sizeof dw_alone);
+    rmsnorm_backward_dw(dw_alone, r, x, rstd, B * T, D);
+    check_all("rmsnorm dw alone (rmsnorm_backward_dw)", dw_alone, c.in[1], D, obj_rmsnorm, &c);
     free(c.in[0]), free(c.in[1]);
 }
 

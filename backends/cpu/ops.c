@@ -85,6 +85,15 @@ void rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, c
     }
 }
 
+void rmsnorm_backward_dw(float *dw, const float *dout, const float *x, const float *rstd, int n,
+                         int d)
+{
+    for (int i = 0; i < n; i++) {
+        const float *xi = x + (size_t)i * d, *gi = dout + (size_t)i * d;
+        for (int j = 0; j < d; j++) dw[j] += gi[j] * xi[j] * rstd[i];
+    }
+}
+
 void rope_table(float *cos_t, float *sin_t, int seq_len, int head_dim, float theta)
 {
     /* llama2.c run.c: pair (i, i+1), i even, turns by pos * theta^(-i/head_dim) */

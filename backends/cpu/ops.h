@@ -25,6 +25,9 @@ void rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, in
 /* dx [N, D] += d/dx, dw [D] += d/dw, given dout [N, D] and the forward's x and rstd. */
 void rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, const float *w,
                       const float *rstd, int n, int d);
+/* dw [D] += d/dw alone (dx computed elsewhere: the ANE's norm kernel). */
+void rmsnorm_backward_dw(float *dw, const float *dout, const float *x, const float *rstd, int n,
+                         int d);
 
 /* RoPE tables cos, sin [seq_len, head_dim/2]: angle pos * theta^(-2i/head_dim) for pair i. */
 void rope_table(float *cos_t, float *sin_t, int seq_len, int head_dim, float theta);

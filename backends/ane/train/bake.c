@@ -1,7 +1,8 @@
 /* Baked weights (ane-static, §5): every weight-bearing kernel is compiled again with the
  * new weights as BLOBFILE constants at each weights_changed — per layer the attention
- * and FFN kernels forward and backward, per vocabulary chunk the classifier pair. The
- * weight-free dW kernels were compiled once at open. Each compile counts against the
+ * and FFN kernels forward and backward, per vocabulary chunk the classifier pair, and
+ * with the extras one per RMSNorm. The weight-free dW and softmax kernels were compiled
+ * once at open. Each compile counts against the
  * chip's per-process budget (§1.9): at_net_needs_restart says when the next round would
  * not fit, and the core restarts the process before it. */
 #include "ane/train/net_impl.h"
@@ -23,15 +24,9 @@ static int rebake(struct at_net *n, struct at_unit *u, enum at_kernel k, int idx
 
 int at_bake_weights(struct at_net *n, const float *w)
 {
-    static const enum at_kernel per_layer[] = {AT_ATTN_FWD, AT_FFN_FWD, AT_FFN_BWD, AT_ATTN_BWD};
     n->staged = 0;
-    for (int l = 0; l < n->p.L; l++)
-        for (int i = 0; i < 4; i++)
-            if (rebake(n, at_layer_unit(n, l, per_layer[i]), per_layer[i], l, w)) return -1;
-    for (int ch = 0; ch < n->p.n_chunks && n->o.cls_on_device; ch++)
-        if (rebake(n, &n->cls[0][ch], AT_CLS_FWD, ch, w) || rebake(n, &n->cls[1][ch], AT_CLS_BWD, ch, w))
-            return -1;
-    n->st.kernels = at_compiles_per_update(n) + 2 * n->o.dw_on_device;
+    if (at_each_weighted_unit(n, rebake, w)) return -1;
+    n->st.kernels = at_compiles_per_update(n) + n->weight_free;
     n->staged = 1;
     return 0;
 }

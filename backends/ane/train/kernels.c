@@ -14,6 +14,7 @@
 struct kb {
     struct mil_builder *b;
     const struct at_plan *p;
+    float eps;                  /* RMSNorm's */
     const struct at_bake *bake;   /* baked weights, or NULL: weights come in the surface */
     struct ane_weights *w;
     int oom;
@@ -54,7 +55,7 @@ static mil_v wt(struct kb *k, enum at_kernel kern, int b)
     if (!m) return (k->oom = 1), -1;
     for (int i = 0; i < np; i++) {
         const struct at_wpart *q = &part[i];
-        const float *src = ant_tensor((float *)k->bake->w, k->bake->lay, q->tensor, k->bake->idx) + q->offset;
+        const float *src = ant_tensor((float *)k->bake->w, k->bake->lay, q->tensor, q->layer) + q->offset;
         for (int r = 0; r < q->rows; r++)
             for (int c = 0; c < q->cols; c++)
                 m[(size_t)(q->r0 + r) * cols + q->c0 + c] =
@@ -137,6 +138,42 @@ static void taps(struct kb *k, int n, const mil_v *v, int total, int width)
     milb_output(k->b, milb_reshape(k->b, nm(k, "out"), c, MIL_SHAPE(1, total, 1, width)));
 }
 
+/* fp16 has normal numbers from 2^-14 to 65504 and the device flushes the rest (docs/ane.md
+ * §7.3, §15.1), so a mean over D rows is taken as MEAN_K * mean: groups of up to 32 rows
+ * are summed, scaled by MEAN_K / D, and the groups summed. Every partial result then
+ * stays normal for squares of values between 2^-7 and 45, and MEAN_K * eps (1.6e-4) is
+ * normal where eps (1e-5) alone would flush. */
+#define MEAN_K 16.0f
+
+/* MEAN_K times the mean over the D rows of v [D, S]: [1, S]. */
+static mil_v mean_rows_k(struct kb *k, mil_v v)
+{
+    int D = k->p->D, S = k->p->S, g = 32;
+    while (D % g) g--;
+    mil_v grp = milb_reshape(k->b, nm(k, "groups"), v, MIL_SHAPE(1, D / g, g, S));
+    mil_v part = milb_reduce_sum(k->b, nm(k, "group_sum"), grp, 1, (int[]){2}, 1);   /* [1, D/g, 1, S] */
+    part = milb_mul(k->b, nm(k, "k_over_d"), part, milb_scalar(k->b, nm(k, "k_d"), MEAN_K / D));
+    return milb_reduce_sum(k->b, nm(k, "mean_k"), part, 1, (int[]){1}, 1);          /* [1, 1, 1, S] */
+}
+
+/* 1/rms of each token of x [D, S]: r [1, S] = (mean(x^2) + eps)^-1/2 (§3.7's idiom),
+ * computed as sqrt(K) * (K mean(x^2) + K eps)^-1/2. */
+static mil_v rstd(struct kb *k, mil_v x)
+{
+    mil_v ms = mean_rows_k(k, milb_mul(k->b, nm(k, "sq"), x, x));
+    mil_v v = milb_add(k->b, nm(k, "var_eps"), ms, milb_scalar(k->b, nm(k, "k_eps"), MEAN_K * k->eps));
+    mil_v r = milb_pow(k->b, nm(k, "rstd_k"), v, milb_scalar(k->b, nm(k, "minus_half"), -0.5f));
+    return milb_mul(k->b, nm(k, "rstd"), r, milb_scalar(k->b, nm(k, "sqrt_k"), sqrtf(MEAN_K)));
+}
+
+/* RMSNorm of x [D, S] with the weights of block wb of kernel kern: y = x * r * w.
+ * Sets *r to the [1, S] row of 1/rms, which the CPU's RMS-weight gradient reads. */
+static mil_v rmsnorm(struct kb *k, mil_v x, enum at_kernel kern, int wb, mil_v *r)
+{
+    *r = rstd(k, x);
+    return milb_mul(k->b, nm(k, "xn"), milb_mul(k->b, nm(k, "xr"), x, *r), wt(k, kern, wb));
+}
+
 static int tables(struct kb *k, const struct ant_model_config *c, struct ane_weights *w)
 {
     int ok = 0;
@@ -164,7 +201,8 @@ static void attn_fwd(struct kb *k)
 {
     const struct at_plan *p = k->p;
     int D = p->D, KV = p->KV, S = p->S;
-    mil_v xn = in_blk(k, AT_ATTN_FWD, AF_XN);                               /* [D, S] */
+    mil_v xn = in_blk(k, AT_ATTN_FWD, AF_XN), r = -1;                       /* [D, S] */
+    if (p->extras) xn = rmsnorm(k, xn, AT_ATTN_FWD, AF_RMS, &r);            /* r [1, S] */
     mil_v wqkv = wt(k, AT_ATTN_FWD, AF_WQKV_T);                         /* [D, D+2KV] */
     mil_v qkv = milb_matmul(k->b, "qkv", wqkv, xn, 1, 0);                   /* [D+2KV, S] */
     mil_v q = rope(k, heads(k, rows(k, qkv, 0, D, S), p->nh), p->nh, 1);    /* [1,nh,S,hd] */
@@ -173,21 +211,22 @@ static void attn_fwd(struct kb *k)
     mil_v ao = milb_matmul(k->b, "attn", probs(k, group(k, q), kk), v, 0, 0);
     ao = merge(k, ungroup(k, ao), p->nh);                                   /* [D, S] */
     mil_v o = milb_matmul(k->b, "o_proj", wt(k, AT_ATTN_FWD, AF_WO_T), ao, 1, 0);
-    mil_v t[] = {o, ao, merge(k, q, p->nh), merge(k, kk, p->nkv), merge(k, v, p->nkv)};
-    taps(k, AFO_N, t, p->out[AT_ATTN_FWD].rows, S);
+    mil_v t[] = {o, ao, merge(k, q, p->nh), merge(k, kk, p->nkv), merge(k, v, p->nkv), xn, r};
+    taps(k, p->extras ? AFO_N : AFO_XN, t, p->out[AT_ATTN_FWD].rows, S);
 }
 
 static void ffn_fwd(struct kb *k)
 {
     const struct at_plan *p = k->p;
     int H = p->H, S = p->S;
-    mil_v xn = in_blk(k, AT_FFN_FWD, FF_X2N);                               /* [D, S] */
+    mil_v xn = in_blk(k, AT_FFN_FWD, FF_X2N), r = -1;                       /* [D, S] */
+    if (p->extras) xn = rmsnorm(k, xn, AT_FFN_FWD, FF_RMS, &r);             /* r [1, S] */
     mil_v h13 = milb_matmul(k->b, "h13", wt(k, AT_FFN_FWD, FF_W13_T), xn, 1, 0);   /* [2H, S] */
     mil_v h1 = rows(k, h13, 0, H, S), h3 = rows(k, h13, H, H, S);
     mil_v silu = milb_mul(k->b, "silu", h1, milb_sigmoid(k->b, "sig", h1));
     mil_v g = milb_mul(k->b, "gate", silu, h3);                              /* [H, S] */
     mil_v y = milb_matmul(k->b, "down", wt(k, AT_FFN_FWD, FF_W2), g, 0, 0);   /* [D, S] */
-    taps(k, FFO_N, (mil_v[]){y, h1, h3, g}, p->out[AT_FFN_FWD].rows, S);
+    taps(k, p->extras ? FFO_N : FFO_XN, (mil_v[]){y, h1, h3, g, xn, r}, p->out[AT_FFN_FWD].rows, S);
 }
 
 /* SwiGLU backward: g = silu(h1) * h3, so dh3 = dg * silu(h1) and
@@ -274,15 +313,45 @@ static void cls_bwd(struct kb *k)
     milb_output(k->b, milb_reshape(k->b, "out", c, MIL_SHAPE(1, p->D, 1, p->S + p->cv)));
 }
 
+/* The final RMSNorm: y [D, S] and r [1, S]. */
+static void norm_fwd(struct kb *k)
+{
+    mil_v r, y = rmsnorm(k, in_blk(k, AT_NORM_FWD, NF_X), AT_NORM_FWD, NF_W, &r);
+    taps(k, NFO_N, (mil_v[]){y, r}, k->p->out[AT_NORM_FWD].rows, k->p->S);
+}
+
+/* RMSNorm backward (the CPU's rmsnorm_backward): with g = dy * w and x^ = x r,
+ * dx = r g - x r^3 mean(g x) = r (g - x^ mean(g x^)), the second form because r^3
+ * overflows fp16 once rms(x) is under 0.025. */
+static void norm_bwd(struct kb *k)
+{
+    mil_v dy = in_blk(k, AT_NORM_BWD, NB_DY), x = in_blk(k, AT_NORM_BWD, NB_X);   /* [D, S] */
+    mil_v r = rstd(k, x);                                                            /* [1, S] */
+    mil_v g = milb_mul(k->b, "g", dy, wt(k, AT_NORM_BWD, NB_W));
+    mil_v xh = milb_mul(k->b, "xhat", x, r);
+    mil_v m = mean_rows_k(k, milb_mul(k->b, "gxh", g, xh));                          /* [1, S] */
+    m = milb_mul(k->b, "mean_gxh", m, milb_scalar(k->b, "inv_k", 1.0f / MEAN_K));
+    mil_v dx = milb_mul(k->b, "dx", milb_sub(k->b, "g_c", g, milb_mul(k->b, "xh_m", xh, m)), r);
+    taps(k, NBO_N, &dx, k->p->out[AT_NORM_BWD].rows, k->p->S);
+}
+
+/* Probabilities [V, S] of the logits of the whole vocabulary, per token. */
+static void softmax_all(struct kb *k)
+{
+    mil_v pr = milb_softmax(k->b, "probs", in_blk(k, AT_SOFTMAX, SM_LOGITS), 2);
+    taps(k, SMO_N, &pr, k->p->V, k->p->S);
+}
+
 char *at_kernel_text(const struct at_plan *p, enum at_kernel kern, const struct ant_model_config *c,
                      const struct ant_chip *chip, const struct at_bake *bake,
                      struct ane_weights *w, struct ant_err *e)
 {
     static void (*const build[AT_N_KERNELS])(struct kb *) = {
         attn_fwd, ffn_fwd, ffn_bwd, attn_bwd, dw_attn, dw_ffn, cls_fwd, cls_bwd,
+        norm_fwd, norm_bwd, softmax_all,
     };
     if (kern < 0 || kern >= AT_N_KERNELS) return ant_errf(e, "no kernel %d", (int)kern), NULL;
-    struct kb k = {.p = p, .b = milb_new(chip), .bake = bake, .w = w};
+    struct kb k = {.p = p, .b = milb_new(chip), .bake = bake, .w = w, .eps = c->norm_eps};
     if (!k.b) return ant_errf(e, "out of memory"), NULL;
     const struct at_layout *l = &p->in[kern];
     k.in = milb_input(k.b, "surface_in", MIL_FP16, MIL_SHAPE(1, l->rows, 1, l->width));

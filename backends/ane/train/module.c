@@ -35,6 +35,10 @@ static const struct ant_setting settings[] = {
     {"dw", ANT_SET_STRING, "device", "where weight gradients run: \"device\" or \"cpu\" (a worker thread)"},
     {"classifier", ANT_SET_STRING, "device", "where the classifier runs: \"device\" or \"cpu\""},
     {"cls_chunk", ANT_SET_INT, "8192", "most vocabulary rows per classifier kernel"},
+    {"extras", ANT_SET_BOOL, "false",
+     "RMSNorms (forward and backward) and the softmax on the device too, as upstream's "
+     "train_large_ane (docs/ane.md §5.6): less CPU work per step, fp16 probabilities, and "
+     "with baked weights 2 x n_layers + 2 more compiles per update"},
     {"compile_cache", ANT_SET_BOOL, "true",
      "keep compiled kernels on disk ($ANETRAIN_CACHE_DIR or ~/.cache/anetrain/kernels) so "
      "restarts and new runs skip unchanged ones (docs/ane.md §18)"},
@@ -44,6 +48,7 @@ static const struct ant_setting settings[] = {
 
 struct ctx {
     struct at_net *net;
+    const struct ant_host *host;
     char err[600];
 };
 
@@ -94,6 +99,7 @@ static int parse_opts(const struct ant_host *host, const struct ant_open_args *a
     if ((s = ant_setting_find(v, "loss_scale"))) o->loss_scale = (float)s->f;
     if ((s = ant_setting_find(v, "loss_scale_growth"))) o->scale_growth = (int)s->i;
     if ((s = ant_setting_find(v, "cls_chunk"))) o->cls_chunk = (int)s->i;
+    o->extras = (s = ant_setting_find(v, "extras")) && s->i;
     o->cache = !(s = ant_setting_find(v, "compile_cache")) || s->i;
     if ((s = ant_setting_find(v, "compile_cache_mb"))) o->cache_bytes = (size_t)(s->i > 0 ? s->i : 1) << 20;
     if (!(o->loss_scale >= 1.0f / 1024 && o->loss_scale <= 16777216) || o->scale_growth < 0 || o->cls_chunk < 1) {
@@ -123,8 +129,10 @@ static int open_ctx(const struct ant_host *host, const struct ant_open_args *arg
     at_net_stats(x->net, &st);
     if (host && host->log)
         host->log(ANT_LOG_INFO, WHO, "%ld kernels compiled in %.0f ms on the %s device "
-                  "(dW on the %s, classifier on the %s)", st.kernels, st.compile_ms, o.device,
-                  o.dw_on_device ? "device" : "CPU", o.cls_on_device ? "device" : "CPU");
+                  "(dW on the %s, classifier on the %s, norms and softmax on the %s)",
+                  st.kernels, st.compile_ms, o.device, o.dw_on_device ? "device" : "CPU",
+                  o.cls_on_device ? "device" : "CPU", o.extras ? "device" : "CPU");
+    x->host = host;
     *out = x;
     return 0;
 }
@@ -189,6 +197,11 @@ static void close_ctx(void *c)
 {
     struct ctx *x = c;
     if (!x) return;
+    struct at_stats st;
+    at_net_stats(x->net, &st);
+    if (st.softmax_cpu_rows && x->host && x->host->log)
+        x->host->log(ANT_LOG_INFO, WHO, "%ld tokens' loss redone on the CPU: the device's "
+                     "probability of the target was under fp16's normal range", st.softmax_cpu_rows);
     at_net_close(x->net);
     free(x);
 }

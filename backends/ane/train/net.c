@@ -33,11 +33,23 @@ static int kernel_used(const struct at_net *n, enum at_kernel k)
 {
     if (k == AT_DW_ATTN || k == AT_DW_FFN) return n->o.dw_on_device;
     if (k == AT_CLS_FWD || k == AT_CLS_BWD) return n->o.cls_on_device;
+    if (k == AT_NORM_FWD || k == AT_NORM_BWD || k == AT_SOFTMAX) return n->p.extras;
     return 1;
 }
 
-/* Kernels whose program holds weights: with baked weights, one per layer or chunk. */
-static int kernel_weighted(enum at_kernel k) { return k != AT_DW_ATTN && k != AT_DW_FFN; }
+/* How many input surfaces kernel k has: one per layer, chunk or norm. */
+static size_t kernel_units(const struct at_net *n, enum at_kernel k)
+{
+    if (k < AT_LAYER_KERNELS) return (size_t)n->p.L;
+    if (k == AT_CLS_FWD || k == AT_CLS_BWD) return (size_t)n->p.n_chunks;
+    return k == AT_NORM_BWD ? 2 * (size_t)n->p.L + 1 : 1;
+}
+
+/* Kernels whose program holds weights: with baked weights, one per unit. */
+static int kernel_weighted(enum at_kernel k)
+{
+    return k != AT_DW_ATTN && k != AT_DW_FFN && k != AT_SOFTMAX;
+}
 
 struct ane_kernel *at_compile(struct at_net *n, enum at_kernel k, const struct at_bake *bake)
 {
@@ -60,9 +72,27 @@ struct ane_kernel *at_compile(struct at_net *n, enum at_kernel k, const struct a
     return kern;
 }
 
+int at_each_weighted_unit(struct at_net *n, at_unit_fn *fn, const float *w)
+{
+    static const enum at_kernel per_layer[] = {AT_ATTN_FWD, AT_FFN_FWD, AT_FFN_BWD, AT_ATTN_BWD};
+    for (int l = 0; l < n->p.L; l++)
+        for (int i = 0; i < 4; i++)
+            if (fn(n, at_layer_unit(n, l, per_layer[i]), per_layer[i], l, w)) return -1;
+    for (int ch = 0; ch < n->p.n_chunks && n->o.cls_on_device; ch++)
+        if (fn(n, &n->cls[0][ch], AT_CLS_FWD, ch, w) || fn(n, &n->cls[1][ch], AT_CLS_BWD, ch, w))
+            return -1;
+    for (int j = 0; n->p.extras && j < 2 * n->p.L + 1; j++)
+        if (fn(n, &n->norm_bwd[j], AT_NORM_BWD, j, w)) return -1;
+    if (n->p.extras && fn(n, &n->norm_fwd, AT_NORM_FWD, 0, w)) return -1;
+    return 0;
+}
+
 int at_compiles_per_update(const struct at_net *n)
 {
-    return n->o.baked ? 4 * n->p.L + (n->o.cls_on_device ? 2 * n->p.n_chunks : 0) : 0;
+    int c = 0;
+    for (int k = 0; n->o.baked && k < AT_N_KERNELS; k++)
+        if (kernel_used(n, k) && kernel_weighted(k)) c += (int)kernel_units(n, k);
+    return c;
 }
 
 /* The shared output surfaces, and the kernels compiled once: all of them with dynamic
@@ -77,6 +107,7 @@ static int compile_all(struct at_net *n)
         if (n->o.baked && kernel_weighted(k)) continue;
         if (!(n->k[k] = at_compile(n, k, NULL))) return -1;
         n->st.kernels++;
+        n->weight_free++;
     }
     return 0;
 }
@@ -93,17 +124,22 @@ static int unit_open(struct at_net *n, struct at_unit *u, enum at_kernel k)
 
 static int units_open(struct at_net *n)
 {
-    int L = n->p.L, nc = n->p.n_chunks;
+    int L = n->p.L, nc = n->p.n_chunks, nn = n->p.extras ? 2 * L + 1 : 0;
     n->layer = calloc((size_t)L * AT_LAYER_KERNELS, sizeof *n->layer);
     n->cls[0] = calloc((size_t)nc, sizeof *n->cls[0]);
     n->cls[1] = calloc((size_t)nc, sizeof *n->cls[1]);
-    if (!n->layer || !n->cls[0] || !n->cls[1]) return at_fail(n, "out of memory");
+    n->norm_bwd = calloc((size_t)nn + 1, sizeof *n->norm_bwd);
+    if (!n->layer || !n->cls[0] || !n->cls[1] || !n->norm_bwd) return at_fail(n, "out of memory");
     for (int l = 0; l < L; l++)
         for (int k = 0; k < AT_LAYER_KERNELS; k++)
             if (kernel_used(n, k) && unit_open(n, at_layer_unit(n, l, k), k)) return -1;
     for (int ch = 0; ch < nc && n->o.cls_on_device; ch++)
         if (unit_open(n, &n->cls[0][ch], AT_CLS_FWD) || unit_open(n, &n->cls[1][ch], AT_CLS_BWD))
             return -1;
+    for (int j = 0; j < nn; j++)
+        if (unit_open(n, &n->norm_bwd[j], AT_NORM_BWD)) return -1;
+    if (n->p.extras && (unit_open(n, &n->norm_fwd, AT_NORM_FWD) || unit_open(n, &n->smax, AT_SOFTMAX)))
+        return -1;
     return 0;
 }
 
@@ -117,26 +153,29 @@ static int budget_fits(struct at_net *n, const struct ant_chip *chip)
                    need, done, chip->name, chip->compile_budget);
 }
 
+static void unit_close(struct at_unit *u)
+{
+    ane_request_free(u->req);
+    ane_kernel_free(u->k);
+    ane_surface_free(u->in);
+}
+
 static void units_close(struct at_unit *u, size_t count)
 {
-    for (size_t i = 0; u && i < count; i++) {
-        ane_request_free(u[i].req);
-        ane_kernel_free(u[i].k);
-        ane_surface_free(u[i].in);
-    }
+    for (size_t i = 0; u && i < count; i++) unit_close(&u[i]);
     free(u);
 }
 
 /* The CPU buffers' sizes in floats, in the order of their pointers in at_net below;
  * per layer only where a later reader needs them (the worker: dW on the CPU). */
-enum { N_BUF = 14, N_WORKER_BUF = 7 };
+enum { N_BUF = 15, N_WORKER_BUF = 7 };
 static void buffer_sizes(const struct at_net *n, size_t sz[N_BUF + N_WORKER_BUF])
 {
     size_t S = n->p.S, D = n->p.D, H = n->p.H, KV = n->p.KV, L = n->p.L, V = n->p.V;
     size_t Lw = n->o.dw_on_device ? 1 : L, Lx = n->o.dw_on_device ? 0 : L;
     size_t all[N_BUF + N_WORKER_BUF] = {
         (L + 1) * S * D, L * S * D, L * S, L * S, Lw * S * D, Lw * S * D, S * D, S,
-        S * V, S * D, S * D, Lw * S * D, Lw * S * D, n->lay.total,
+        S * V, n->p.extras * S * V, S * D, S * D, Lw * S * D, Lw * S * D, n->lay.total,
         Lx * S * D, Lx * S * H, Lx * S * D, Lx * S * KV, Lx * S * KV, Lx * S * H, Lx * S * H};
     memcpy(sz, all, sizeof all);
 }
@@ -145,7 +184,7 @@ static int buffers_alloc(struct at_net *n)
 {
     float **f[N_BUF + N_WORKER_BUF] = {
         &n->x, &n->x2, &n->rstd1, &n->rstd2, &n->xn, &n->x2n, &n->xf, &n->rstdf, &n->logits,
-        &n->tmp, &n->dxn, &n->dy, &n->dx2, &n->G,
+        &n->probs, &n->tmp, &n->dxn, &n->dy, &n->dx2, &n->G,
         &n->ao, &n->g, &n->dq, &n->dk, &n->dv, &n->dh1, &n->dh3};
     size_t sz[N_BUF + N_WORKER_BUF];
     buffer_sizes(n, sz);
@@ -162,15 +201,13 @@ size_t at_net_memory_bytes(const struct ant_model_config *c, const struct at_opt
 {
     struct at_net n = {.c = *c, .o = *o};
     ant_layout_init(&n.lay, c);
-    at_plan_init(&n.p, c, o->cls_chunk, o->baked);
+    at_plan_init(&n.p, c, o->cls_chunk, o->baked, o->extras);
     size_t sz[N_BUF + N_WORKER_BUF], bytes = 0;
     buffer_sizes(&n, sz);
     for (int i = 0; i < N_BUF + N_WORKER_BUF; i++) bytes += sz[i] * sizeof(float);
-    for (int k = 0; k < AT_N_KERNELS; k++) {   /* surfaces: a layer's or chunk's inputs, one output */
-        if (!kernel_used(&n, k)) continue;
-        size_t copies = k < AT_LAYER_KERNELS ? (size_t)n.p.L : (size_t)n.p.n_chunks;
-        bytes += copies * at_layout_bytes(&n.p.in[k]) + at_layout_bytes(&n.p.out[k]);
-    }
+    for (int k = 0; k < AT_N_KERNELS; k++)   /* surfaces: each unit's input, one output */
+        if (kernel_used(&n, k))
+            bytes += kernel_units(&n, k) * at_layout_bytes(&n.p.in[k]) + at_layout_bytes(&n.p.out[k]);
     return bytes;
 }
 
@@ -182,7 +219,7 @@ struct at_net *at_net_open(const struct ant_model_config *c, const struct ant_ch
     n->c = *c;
     n->o = *o;
     ant_layout_init(&n->lay, c);
-    at_plan_init(&n->p, c, o->cls_chunk, o->baked);
+    at_plan_init(&n->p, c, o->cls_chunk, o->baked, o->extras);
     at_lscale_init(&n->ls, o->loss_scale, o->scale_growth);
     struct ant_err e;
     if (!(n->dev = ane_open(o->device, chip, &e))) at_fail(n, "device %s: %s", o->device, e.msg);
@@ -203,13 +240,16 @@ void at_net_close(struct at_net *n)
     units_close(n->layer, (size_t)n->p.L * AT_LAYER_KERNELS);
     units_close(n->cls[0], (size_t)n->p.n_chunks);
     units_close(n->cls[1], (size_t)n->p.n_chunks);
+    units_close(n->norm_bwd, n->p.extras ? 2 * (size_t)n->p.L + 1 : 0);
+    unit_close(&n->norm_fwd);
+    unit_close(&n->smax);
     for (int k = 0; k < AT_N_KERNELS; k++) {
         ane_surface_free(n->out[k]);
         ane_kernel_free(n->k[k]);
     }
     ane_close(n->dev);
     float *f[] = {n->x, n->x2, n->rstd1, n->rstd2, n->xn, n->x2n, n->xf, n->rstdf, n->logits,
-                  n->tmp, n->dxn, n->dy, n->dx2, n->G, n->ao, n->g, n->dq, n->dk, n->dv,
+                  n->probs, n->tmp, n->dxn, n->dy, n->dx2, n->G, n->ao, n->g, n->dq, n->dk, n->dv,
                   n->dh1, n->dh3};
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) ant_ffree(f[i]);
     free(n->tok);

@@ -1,7 +1,8 @@
 /* The shared ANE training layer: the whole Llama2 model (the CPU backend's model:
  * RoPE, grouped-query attention, shared or separate classifier) run as the kernels of
  * plan.h on an ANE device, with the CPU doing what is cheap there (RMSNorm, residual
- * adds, embedding, softmax cross-entropy) through libantops.
+ * adds, embedding, softmax cross-entropy) through libantops; with the extras the norms
+ * and the softmax are kernels too (docs/ane.md §15.1).
  *
  * Weights reach the device one of two ways (docs/ane.md §14-§15): staged into every
  * layer's persistent input surfaces by at_net_weights_changed ("dynamic", ane-dynamic;
@@ -28,6 +29,8 @@ struct at_opts {
     int dw_on_device;         /* weight gradients as kernels (else the CPU worker) */
     int cls_on_device;        /* classifier products as kernels (else OpenBLAS) */
     int cls_chunk;            /* most vocabulary rows per classifier kernel */
+    int extras;               /* RMSNorms (forward and backward) and the softmax as
+                                 kernels too (docs/ane.md §5.6), else on the CPU */
     int max_batch;
     int cache;                /* the on-disk compile cache (docs/ane.md §18): on/off */
     size_t cache_bytes;       /* its size limit, 0: the device's default */
@@ -43,6 +46,7 @@ struct at_stats {
     double modelled_ms;       /* device time modelled from the profile (docs/ane.md) */
     double loss_scale;
     long backoffs, growths;
+    long softmax_cpu_rows;    /* extras: rows whose loss the CPU redid (fp16 underflow) */
 };
 
 struct at_net *at_net_open(const struct ant_model_config *c, const struct ant_chip *chip,

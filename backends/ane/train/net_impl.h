@@ -31,12 +31,15 @@ struct at_net {
     struct ane_surface *out[AT_N_KERNELS];   /* one output surface per kernel, shared */
     struct at_unit *layer;                   /* [L][AT_LAYER_KERNELS] */
     struct at_unit *cls[2];                  /* [n_chunks] for AT_CLS_FWD, AT_CLS_BWD */
+    struct at_unit *norm_bwd;                /* extras: [2L+1] for AT_NORM_BWD, by norm */
+    struct at_unit norm_fwd, smax;           /* extras: AT_NORM_FWD, AT_SOFTMAX */
     struct at_dwork *dwork;                  /* when dW runs on the CPU */
     struct at_scratch sc;
     struct at_lscale ls;
     struct at_stats st;
     double kernel_flops[AT_N_KERNELS];       /* per evaluation, as the device counts them */
     int staged;                              /* weights staged since open */
+    int weight_free;                         /* kernels compiled at open, once per process */
 
     /* CPU activations of one sequence, token-major; per layer where the backward or
      * the dW worker reads them later. */
@@ -46,6 +49,7 @@ struct at_net {
     float *xn, *x2n;     /* [L][S, D] RMSNorm outputs (per layer only for the worker) */
     float *xf, *rstdf;   /* [S, D], [S] */
     float *logits;       /* [S, V] logits, then dlogits */
+    float *probs;        /* extras: [S, V] the device's softmax */
     float *tmp, *dxn;    /* [S, D] */
     float *dy, *dx2;     /* [L][S, D] (one layer's worth unless the worker reads them) */
     float *ao, *g;       /* worker only: [L][S, D], [L][S, H] */
@@ -102,6 +106,10 @@ int at_put_in(struct at_net *n, struct ane_surface *s, enum at_kernel k, struct 
 int at_take(struct at_net *n, enum at_kernel k, struct at_rect r, float *dst, int ld, int trans,
             float alpha, int accumulate);
 int at_tap(struct at_net *n, enum at_kernel k, int ob, struct ane_surface *s, enum at_kernel ki, int ib);
+/* Call fn on every unit whose kernel holds weights (each layer's, chunk's or norm's
+ * input surface), with its kernel and index; stops at the first failure. */
+typedef int at_unit_fn(struct at_net *n, struct at_unit *u, enum at_kernel k, int idx, const float *w);
+int at_each_weighted_unit(struct at_net *n, at_unit_fn *fn, const float *w);
 /* Convert the weights into every surface that holds them (weights.c), or with baked
  * weights recompile every weight-bearing kernel (bake.c). */
 int at_stage_weights(struct at_net *n, const float *w);

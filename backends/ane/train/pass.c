@@ -15,10 +15,56 @@ static float *wl(const struct at_net *n, float *base, int l, size_t per)
     return n->o.dw_on_device ? base : base + (size_t)l * per;
 }
 
+/* The input of a forward kernel whose block xb takes the normalised x [S, D]: without
+ * the extras the CPU normalises (xn, rstd) and stages xn; with them the kernel gets x
+ * and normalises it itself (norm_out then reads what it tapped). */
+static int norm_in(struct at_net *n, struct ane_surface *s, enum at_kernel k, int xb, float *xn,
+                   float *rstd, const float *x, const float *rms_w)
+{
+    int S = n->p.S, D = n->p.D;
+    if (n->p.extras) return at_put_in(n, s, k, at_in_blk(n, k, xb), x, D, 1);
+    rmsnorm_forward(xn, rstd, x, rms_w, S, D, n->c.norm_eps);
+    return at_put_in(n, s, k, at_in_blk(n, k, xb), xn, D, 1);
+}
+
+/* With the extras, what kernel k tapped of its norm: 1/rms [S] into rstd (the CPU's
+ * RMS-weight gradient reads it), xn [S, D] into xn when the CPU needs it, and into
+ * block db of dw's surface when a dW kernel does. */
+static int norm_out(struct at_net *n, enum at_kernel k, int xnb, int rb, float *xn, float *rstd,
+                    struct ane_surface *dw, enum at_kernel dk, int db)
+{
+    if (!n->p.extras) return 0;
+    return at_take(n, k, at_out_blk(n, k, rb), rstd, 1, 1, 1.0f, 0) ||
+           (xn && at_take(n, k, at_out_blk(n, k, xnb), xn, n->p.D, 1, 1.0f, 0)) ||
+           (dw && at_tap(n, k, xnb, dw, dk, db));
+}
+
+/* RMSNorm j's backward (j = 2l attention, 2l+1 FFN, 2L final; plan.h): dx [S, D] +=
+ * d/dx and its RMS weights' gradient += d/dw, given dout and the forward's x and rstd.
+ * With the extras dx comes from the norm_bwd kernel and the CPU does dw alone. */
+static int norm_backward(struct at_net *n, const float *w, int j, float *dx, const float *dout,
+                         const float *x, const float *rstd)
+{
+    int S = n->p.S, D = n->p.D, L = n->p.L;
+    int t = j == 2 * L ? ANT_RMS_FINAL : j % 2 ? ANT_RMS_FFN : ANT_RMS_ATT, l = j == 2 * L ? 0 : j / 2;
+    if (!n->p.extras) {
+        rmsnorm_backward(dx, at_g(n, t, l), dout, x, at_w(n, w, t, l), rstd, S, D);
+        return 0;
+    }
+    struct at_unit *u = &n->norm_bwd[j];
+    if (at_put_in(n, u->in, AT_NORM_BWD, at_in_blk(n, AT_NORM_BWD, NB_DY), dout, D, 1) ||
+        at_put_in(n, u->in, AT_NORM_BWD, at_in_blk(n, AT_NORM_BWD, NB_X), x, D, 1) ||
+        at_eval(n, AT_NORM_BWD, u->req) ||
+        at_take(n, AT_NORM_BWD, at_out_blk(n, AT_NORM_BWD, NBO_DX), dx, D, 1, 1.0f, 1))
+        return -1;
+    rmsnorm_backward_dw(at_g(n, t, l), dout, x, rstd, S, D);
+    return 0;
+}
+
 static int layer_forward(struct at_net *n, const float *w, int l, int train)
 {
     int S = n->p.S, D = n->p.D, H = n->p.H;
-    float eps = n->c.norm_eps, *x = n->x + l * SD(n), *x2 = n->x2 + l * SD(n);
+    float *x = n->x + l * SD(n), *x2 = n->x2 + l * SD(n);
     float *xn = wl(n, n->xn, l, SD(n)), *x2n = wl(n, n->x2n, l, SD(n));
     struct at_unit *af = at_layer_unit(n, l, AT_ATTN_FWD), *ff = at_layer_unit(n, l, AT_FFN_FWD);
     struct at_unit *ab = at_layer_unit(n, l, AT_ATTN_BWD), *fb = at_layer_unit(n, l, AT_FFN_BWD);
@@ -26,11 +72,12 @@ static int layer_forward(struct at_net *n, const float *w, int l, int train)
     int dev_dw = train && n->o.dw_on_device, cpu_dw = train && !n->o.dw_on_device;
 
     /* attention block: x2 [S, D] = x + Wo·attn(xn) */
-    rmsnorm_forward(xn, n->rstd1 + l * S, x, at_w(n, w, ANT_RMS_ATT, l), S, D, eps);
-    if (at_put_in(n, af->in, AT_ATTN_FWD, at_in_blk(n, AT_ATTN_FWD, AF_XN), xn, D, 1) ||
-        (dev_dw && at_put_in(n, da, AT_DW_ATTN, at_in_blk(n, AT_DW_ATTN, DA_XN), xn, D, 1)) ||
+    if (norm_in(n, af->in, AT_ATTN_FWD, AF_XN, xn, n->rstd1 + l * S, x, at_w(n, w, ANT_RMS_ATT, l)) ||
+        (dev_dw && !n->p.extras && at_put_in(n, da, AT_DW_ATTN, at_in_blk(n, AT_DW_ATTN, DA_XN), xn, D, 1)) ||
         at_eval(n, AT_ATTN_FWD, af->req) ||
-        at_take(n, AT_ATTN_FWD, at_out_blk(n, AT_ATTN_FWD, AFO_O), x2, D, 1, 1.0f, 0))
+        at_take(n, AT_ATTN_FWD, at_out_blk(n, AT_ATTN_FWD, AFO_O), x2, D, 1, 1.0f, 0) ||
+        norm_out(n, AT_ATTN_FWD, AFO_XN, AFO_R, cpu_dw ? xn : NULL, n->rstd1 + l * S,
+                 dev_dw ? da : NULL, AT_DW_ATTN, DA_XN))
         return -1;
     for (size_t i = 0; i < SD(n); i++) x2[i] += x[i];
     if (train && (at_tap(n, AT_ATTN_FWD, AFO_Q, ab->in, AT_ATTN_BWD, AB_Q) ||
@@ -43,11 +90,12 @@ static int layer_forward(struct at_net *n, const float *w, int l, int train)
 
     /* feed-forward block: x[l+1] [S, D] = x2 + W2·(silu(W1 x2n) * W3 x2n) */
     float *xnext = x + SD(n);
-    rmsnorm_forward(x2n, n->rstd2 + l * S, x2, at_w(n, w, ANT_RMS_FFN, l), S, D, eps);
-    if (at_put_in(n, ff->in, AT_FFN_FWD, at_in_blk(n, AT_FFN_FWD, FF_X2N), x2n, D, 1) ||
-        (dev_dw && at_put_in(n, df, AT_DW_FFN, at_in_blk(n, AT_DW_FFN, DF_X2N), x2n, D, 1)) ||
+    if (norm_in(n, ff->in, AT_FFN_FWD, FF_X2N, x2n, n->rstd2 + l * S, x2, at_w(n, w, ANT_RMS_FFN, l)) ||
+        (dev_dw && !n->p.extras && at_put_in(n, df, AT_DW_FFN, at_in_blk(n, AT_DW_FFN, DF_X2N), x2n, D, 1)) ||
         at_eval(n, AT_FFN_FWD, ff->req) ||
-        at_take(n, AT_FFN_FWD, at_out_blk(n, AT_FFN_FWD, FFO_Y), xnext, D, 1, 1.0f, 0))
+        at_take(n, AT_FFN_FWD, at_out_blk(n, AT_FFN_FWD, FFO_Y), xnext, D, 1, 1.0f, 0) ||
+        norm_out(n, AT_FFN_FWD, FFO_XN, FFO_R, cpu_dw ? x2n : NULL, n->rstd2 + l * S,
+                 dev_dw ? df : NULL, AT_DW_FFN, DF_X2N))
         return -1;
     for (size_t i = 0; i < SD(n); i++) xnext[i] += x2[i];
     if (train && (at_tap(n, AT_FFN_FWD, FFO_H1, fb->in, AT_FFN_BWD, FB_H1) ||
@@ -86,8 +134,14 @@ static int forward(struct at_net *n, const float *w, int train)
     embedding_forward(n->x, at_w(n, w, ANT_TOK_EMB, 0), n->tok, S, D);
     for (int l = 0; l < n->p.L; l++)
         if (layer_forward(n, w, l, train)) return -1;
-    rmsnorm_forward(n->xf, n->rstdf, n->x + (size_t)n->p.L * SD(n), at_w(n, w, ANT_RMS_FINAL, 0),
-                    S, D, n->c.norm_eps);
+    const float *xl = n->x + (size_t)n->p.L * SD(n);
+    if (!n->p.extras)
+        rmsnorm_forward(n->xf, n->rstdf, xl, at_w(n, w, ANT_RMS_FINAL, 0), S, D, n->c.norm_eps);
+    else if (at_put_in(n, n->norm_fwd.in, AT_NORM_FWD, at_in_blk(n, AT_NORM_FWD, NF_X), xl, D, 1) ||
+             at_eval(n, AT_NORM_FWD, n->norm_fwd.req) ||
+             at_take(n, AT_NORM_FWD, at_out_blk(n, AT_NORM_FWD, NFO_Y), n->xf, D, 1, 1.0f, 0) ||
+             at_take(n, AT_NORM_FWD, at_out_blk(n, AT_NORM_FWD, NFO_R), n->rstdf, 1, 1, 1.0f, 0))
+        return -1;
     return classifier_forward(n, w);
 }
 
@@ -153,8 +207,7 @@ static int layer_backward(struct at_net *n, const float *w, int l, const float *
         at_dwork_push(n->dwork, at_g(n, ANT_W2, l), dy_in, g, S, H, D, 1.0f);
     }
     memcpy(dx2, dy_in, SD(n) * sizeof(float));
-    rmsnorm_backward(dx2, at_g(n, ANT_RMS_FFN, l), n->dxn, n->x2 + l * SD(n),
-                     at_w(n, w, ANT_RMS_FFN, l), n->rstd2 + l * S, S, D);
+    if (norm_backward(n, w, 2 * l + 1, dx2, n->dxn, n->x2 + l * SD(n), n->rstd2 + l * S)) return -1;
 
     /* attention branch: dxn = d/d(xn); dy_out = dx2 + RMSNorm1 backward */
     if (at_put_in(n, ab->in, AT_ATTN_BWD, at_in_blk(n, AT_ATTN_BWD, AB_DX2), dx2, D, 1) ||
@@ -186,9 +239,7 @@ static int layer_backward(struct at_net *n, const float *w, int l, const float *
         at_dwork_push(n->dwork, at_g(n, ANT_WO, l), dx2, n->ao + l * SD(n), S, D, D, 1.0f);
     }
     if (dy_out != dx2) memcpy(dy_out, dx2, SD(n) * sizeof(float));
-    rmsnorm_backward(dy_out, at_g(n, ANT_RMS_ATT, l), n->dxn, n->x + l * SD(n),
-                     at_w(n, w, ANT_RMS_ATT, l), n->rstd1 + l * S, S, D);
-    return 0;
+    return norm_backward(n, w, 2 * l, dy_out, n->dxn, n->x + l * SD(n), n->rstd1 + l * S);
 }
 
 /* After forward(train) and crossentropy_forward over the first t rows: G += scale *
@@ -201,14 +252,43 @@ static int backward(struct at_net *n, const float *w, int t, float scale)
     if (classifier_backward(n, w)) return -1;
     float *top = wl(n, n->dy, L - 1, SD(n));
     memset(top, 0, SD(n) * sizeof(float));
-    rmsnorm_backward(top, at_g(n, ANT_RMS_FINAL, 0), n->tmp, n->x + (size_t)L * SD(n),
-                     at_w(n, w, ANT_RMS_FINAL, 0), n->rstdf, S, D);
-    int rc = 0;
+    int rc = norm_backward(n, w, 2 * L, top, n->tmp, n->x + (size_t)L * SD(n), n->rstdf);
     for (int l = L - 1; l >= 0 && rc == 0; l--)
         rc = layer_backward(n, w, l, wl(n, n->dy, l, SD(n)), l ? wl(n, n->dy, l - 1, SD(n)) : n->tmp);
     if (n->dwork) n->st.cpu_wait_ms += at_dwork_wait(n->dwork);   /* also after a failure */
     if (rc) return -1;
     embedding_backward(at_g(n, ANT_TOK_EMB, 0), n->tmp, n->tok, t, D);
+    return 0;
+}
+
+/* The softmax cross-entropy of the first t rows of the logits (crossentropy_forward's
+ * contract: the rows become probabilities, the sum of -log p[target] is returned).
+ * With the extras the device computes the probabilities; a target probability under
+ * fp16's smallest normal number (2^-14) has too few bits for its log, so that row alone
+ * is done again on the CPU from its logits. */
+#define FP16_MIN_NORMAL 6.103515625e-05f
+static int cross_entropy(struct at_net *n, int t, double *sum)
+{
+    int S = n->p.S, V = n->p.V;
+    if (!n->p.extras) {
+        *sum = crossentropy_forward(n->logits, n->tgt, t, V);
+        return 0;
+    }
+    if (at_put_in(n, n->smax.in, AT_SOFTMAX, at_in_blk(n, AT_SOFTMAX, SM_LOGITS), n->logits, V, 1) ||
+        at_eval(n, AT_SOFTMAX, n->smax.req) ||
+        at_take(n, AT_SOFTMAX, at_out_blk(n, AT_SOFTMAX, SMO_P), n->probs, V, 1, 1.0f, 0))
+        return -1;
+    *sum = 0;
+    for (int i = 0; i < t && i < S; i++) {
+        float *row = n->logits + (size_t)i * V, *p = n->probs + (size_t)i * V;
+        if (p[n->tgt[i]] >= FP16_MIN_NORMAL) {
+            *sum -= log(p[n->tgt[i]]);
+            memcpy(row, p, (size_t)V * sizeof *row);
+        } else {
+            *sum += crossentropy_forward(row, &n->tgt[i], 1, V);
+            n->st.softmax_cpu_rows++;
+        }
+    }
     return 0;
 }
 
@@ -248,7 +328,9 @@ static int batch_pass(struct at_net *n, const float *w, const struct ant_batch *
     if (train) memset(n->G, 0, n->lay.total * sizeof *n->G);
     for (int i = 0; i < b->batch_size; i++) {
         if (load_seq(n, b, i) || forward(n, w, train)) return -1;
-        sum += crossentropy_forward(n->logits, n->tgt, t, n->p.V) / t;
+        double ce;
+        if (cross_entropy(n, t, &ce)) return -1;
+        sum += ce / t;
         if (train && backward(n, w, t, n->ls.scale)) return -1;
     }
     *mean = sum / b->batch_size;

@@ -30,7 +30,8 @@ static void stacked(struct at_layout *l, int width, int n, const int *brows)
 
 static int max2(int a, int b) { return a > b ? a : b; }
 
-void at_plan_init(struct at_plan *p, const struct ant_model_config *c, int cls_chunk, int baked)
+void at_plan_init(struct at_plan *p, const struct ant_model_config *c, int cls_chunk, int baked,
+                  int extras)
 {
     int D = c->dim, H = c->hidden_dim, KV = ant_kv_dim(c), S = c->seq_len, V = c->vocab_size;
     p->D = D, p->H = H, p->KV = KV, p->S = S, p->V = V, p->L = c->n_layers;
@@ -40,12 +41,13 @@ void at_plan_init(struct at_plan *p, const struct ant_model_config *c, int cls_c
     p->cv = (V + p->n_chunks - 1) / p->n_chunks;    /* equal chunks: one kernel shape */
     int cv = p->cv, R;
     int w = !baked;   /* baked weights are kernel constants: their blocks take no columns */
+    int x = p->extras = extras != 0;   /* the norm blocks exist only with the extras */
 
-    columns(&p->in[AT_ATTN_FWD], D, AF_N, (int[]){D, D, D}, (int[]){S, w * (D + 2 * KV), w * D});
-    stacked(&p->out[AT_ATTN_FWD], S, AFO_N, (int[]){D, D, D, KV, KV});
+    columns(&p->in[AT_ATTN_FWD], D, AF_N, (int[]){D, D, D, D}, (int[]){S, w * (D + 2 * KV), w * D, x * w});
+    stacked(&p->out[AT_ATTN_FWD], S, AFO_N, (int[]){D, D, D, KV, KV, x * D, x});
 
-    columns(&p->in[AT_FFN_FWD], D, FF_N, (int[]){D, D, D}, (int[]){S, w * 2 * H, w * H});
-    stacked(&p->out[AT_FFN_FWD], S, FFO_N, (int[]){D, H, H, H});
+    columns(&p->in[AT_FFN_FWD], D, FF_N, (int[]){D, D, D, D}, (int[]){S, w * 2 * H, w * H, x * w});
+    stacked(&p->out[AT_FFN_FWD], S, FFO_N, (int[]){D, H, H, H, x * D, x});
 
     R = max2(D, H);
     columns(&p->in[AT_FFN_BWD], R, FB_N, (int[]){D, D, H, H, H, H}, (int[]){S, w * H, S, S, w * D, w * D});
@@ -67,6 +69,13 @@ void at_plan_init(struct at_plan *p, const struct ant_model_config *c, int cls_c
     R = max2(cv, D);
     columns(&p->in[AT_CLS_BWD], R, CB_N, (int[]){cv, cv, D}, (int[]){S, w * D, S});
     columns(&p->out[AT_CLS_BWD], D, CBO_N, (int[]){D, D}, (int[]){S, cv});
+
+    columns(&p->in[AT_NORM_FWD], D, NF_N, (int[]){D, D}, (int[]){S, w});
+    stacked(&p->out[AT_NORM_FWD], S, NFO_N, (int[]){D, 1});
+    columns(&p->in[AT_NORM_BWD], D, NB_N, (int[]){D, D, D}, (int[]){S, S, w});
+    stacked(&p->out[AT_NORM_BWD], S, NBO_N, (int[]){D});
+    stacked(&p->in[AT_SOFTMAX], S, SM_N, (int[]){V});    /* exactly V rows: no padding */
+    stacked(&p->out[AT_SOFTMAX], S, SMO_N, (int[]){V});
 }
 
 size_t at_layout_bytes(const struct at_layout *l) { return (size_t)l->rows * l->width * 2; }
@@ -74,7 +83,8 @@ size_t at_layout_bytes(const struct at_layout *l) { return (size_t)l->rows * l->
 const char *at_kernel_name(enum at_kernel k)
 {
     static const char *names[AT_N_KERNELS] = {"attn_fwd", "ffn_fwd", "ffn_bwd", "attn_bwd",
-                                              "dw_attn", "dw_ffn", "cls_fwd", "cls_bwd"};
+                                              "dw_attn", "dw_ffn", "cls_fwd", "cls_bwd",
+                                              "norm_fwd", "norm_bwd", "softmax"};
     return k >= 0 && k < AT_N_KERNELS ? names[k] : "?";
 }
 

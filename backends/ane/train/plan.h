@@ -28,14 +28,21 @@ enum at_kernel {
     AT_DW_FFN,     /* dW1, dW3, dW2^T of one layer */
     AT_CLS_FWD,    /* logits of one vocabulary chunk */
     AT_CLS_BWD,    /* dx_final part and dE^T of one vocabulary chunk */
+    /* The norms and the softmax on the device (the extras, docs/ane.md §5.6): */
+    AT_NORM_FWD,   /* the final RMSNorm (the layers' two are inside ATTN_FWD and FFN_FWD) */
+    AT_NORM_BWD,   /* dx of one RMSNorm: norm j = 2l (attention), 2l+1 (FFN), 2L (final) */
+    AT_SOFTMAX,    /* probabilities over the whole vocabulary */
     AT_N_KERNELS
 };
 
-/* Blocks, by kernel. Inputs first, then outputs. */
-enum { AF_XN, AF_WQKV_T, AF_WO_T, AF_N };
-enum { AFO_O, AFO_AO, AFO_Q, AFO_K, AFO_V, AFO_N };
-enum { FF_X2N, FF_W13_T, FF_W2, FF_N };
-enum { FFO_Y, FFO_H1, FFO_H3, FFO_G, FFO_N };
+/* Blocks, by kernel. Inputs first, then outputs. With the extras the forward kernels
+ * take x itself in AF_XN / FF_X2N, normalise it with the RMS weights of AF_RMS / FF_RMS,
+ * and tap the normalised x and its 1/rms row (AFO_XN, AFO_R); without them those blocks
+ * are empty and the CPU normalises. */
+enum { AF_XN, AF_WQKV_T, AF_WO_T, AF_RMS, AF_N };
+enum { AFO_O, AFO_AO, AFO_Q, AFO_K, AFO_V, AFO_XN, AFO_R, AFO_N };
+enum { FF_X2N, FF_W13_T, FF_W2, FF_RMS, FF_N };
+enum { FFO_Y, FFO_H1, FFO_H3, FFO_G, FFO_XN, FFO_R, FFO_N };
 enum { FB_DY, FB_W2, FB_H1, FB_H3, FB_W1, FB_W3, FB_N };
 enum { FBO_DX, FBO_DH1, FBO_DH3, FBO_N };
 enum { AB_DX2, AB_WO, AB_Q, AB_K, AB_V, AB_WQ, AB_WK, AB_WV, AB_N };
@@ -48,6 +55,12 @@ enum { CF_XF, CF_ET, CF_N };
 enum { CFO_LOGITS, CFO_N };
 enum { CB_DL, CB_E, CB_XF, CB_N };
 enum { CBO_DXF, CBO_DET, CBO_N };
+enum { NF_X, NF_W, NF_N };
+enum { NFO_Y, NFO_R, NFO_N };
+enum { NB_DY, NB_X, NB_W, NB_N };
+enum { NBO_DX, NBO_N };
+enum { SM_LOGITS, SM_N };
+enum { SMO_P, SMO_N };
 
 #define AT_MAX_BLOCKS 8
 
@@ -64,13 +77,16 @@ struct at_layout {
 struct at_plan {
     int D, H, KV, nh, nkv, hd, S, V, L;
     int cv, n_chunks;                    /* vocabulary chunk (rows past V are zero) */
+    int extras;                          /* norms and softmax on the device */
     struct at_layout in[AT_N_KERNELS], out[AT_N_KERNELS];
 };
 
 /* Lay out every kernel for model c with sequences of c->seq_len tokens and vocabulary
  * chunks of at most cls_chunk rows. baked: the weights are kernel constants, so the
- * weight blocks take no columns (their shapes come from wparts.h). */
-void at_plan_init(struct at_plan *p, const struct ant_model_config *c, int cls_chunk, int baked);
+ * weight blocks take no columns (their shapes come from wparts.h). extras: the norms and
+ * the softmax run on the device. */
+void at_plan_init(struct at_plan *p, const struct ant_model_config *c, int cls_chunk, int baked,
+                  int extras);
 size_t at_layout_bytes(const struct at_layout *l);    /* fp16 bytes of the tensor */
 const char *at_kernel_name(enum at_kernel k);
 

@@ -33,8 +33,8 @@ int at_tap(struct at_net *n, enum at_kernel k, int ob, struct ane_surface *s, en
     return 0;
 }
 
-/* Write every weight block of one input surface of kernel k (layer or chunk idx). */
-int at_stage_blocks(struct at_net *n, const float *w, enum at_kernel k, int idx, struct ane_surface *s)
+/* Write every weight block of one input surface of kernel k (layer, chunk or norm idx). */
+static int stage_blocks(struct at_net *n, struct at_unit *u, enum at_kernel k, int idx, const float *w)
 {
     struct at_wpart part[4];
     for (int b = 0; b < n->p.in[k].n; b++) {
@@ -42,25 +42,17 @@ int at_stage_blocks(struct at_net *n, const float *w, enum at_kernel k, int idx,
         for (int i = 0; i < np; i++) {
             const struct at_wpart *q = &part[i];
             struct at_rect r = at_sub(at_in_blk(n, k, b), q->r0, q->rows, q->c0, q->cols);
-            if (at_put_in(n, s, k, r, at_w(n, w, q->tensor, idx) + q->offset, q->ld, q->trans))
+            if (at_put_in(n, u->in, k, r, at_w(n, w, q->tensor, q->layer) + q->offset, q->ld, q->trans))
                 return -1;
         }
     }
     return 0;
 }
 
-static const enum at_kernel weighted[] = {AT_ATTN_FWD, AT_FFN_FWD, AT_FFN_BWD, AT_ATTN_BWD};
-
 int at_stage_weights(struct at_net *n, const float *w)
 {
     if (n->o.baked) return at_bake_weights(n, w);
-    for (int l = 0; l < n->p.L; l++)
-        for (int i = 0; i < 4; i++)
-            if (at_stage_blocks(n, w, weighted[i], l, at_layer_unit(n, l, weighted[i])->in)) return -1;
-    for (int ch = 0; ch < n->p.n_chunks && n->o.cls_on_device; ch++)
-        if (at_stage_blocks(n, w, AT_CLS_FWD, ch, n->cls[0][ch].in) ||
-            at_stage_blocks(n, w, AT_CLS_BWD, ch, n->cls[1][ch].in))
-            return -1;
+    if (at_each_weighted_unit(n, stage_blocks, w)) return -1;
     n->staged = 1;
     return 0;
 }

@@ -5,7 +5,16 @@
 
 static struct at_wpart part(int t, int r0, int c0, int rows, int cols, int trans, int ld)
 {
-    return (struct at_wpart){t, 0, r0, c0, rows, cols, trans, ld};
+    return (struct at_wpart){t, 0, 0, r0, c0, rows, cols, trans, ld};
+}
+
+/* The RMS weights of norm j (AT_NORM_BWD): a column [D, 1]. */
+static struct at_wpart norm_part(const struct at_plan *p, int j)
+{
+    int t = j == 2 * p->L ? ANT_RMS_FINAL : j % 2 ? ANT_RMS_FFN : ANT_RMS_ATT;
+    struct at_wpart w = part(t, 0, 0, p->D, 1, 0, 1);
+    w.layer = j == 2 * p->L ? 0 : j / 2;
+    return w;
 }
 
 int at_wparts(const struct at_plan *p, int shared_classifier, enum at_kernel k, int b, int idx,
@@ -58,9 +67,22 @@ int at_wparts(const struct at_plan *p, int shared_classifier, enum at_kernel k, 
         *rows = cv, *cols = D;
         w[n++] = part(cls, 0, 0, valid, D, 0, D);
         break;
+    case AT_ATTN_FWD * 16 + AF_RMS:             /* RMS weights [D, 1], with the extras */
+    case AT_FFN_FWD * 16 + FF_RMS:
+        if (!p->extras) return 0;
+        *rows = D, *cols = 1;
+        w[n++] = norm_part(p, 2 * idx + (k == AT_FFN_FWD));
+        break;
+    case AT_NORM_FWD * 16 + NF_W:               /* the final norm's */
+    case AT_NORM_BWD * 16 + NB_W:               /* norm idx's */
+        *rows = D, *cols = 1;
+        w[n++] = norm_part(p, k == AT_NORM_FWD ? 2 * p->L : idx);
+        break;
     default:
         return 0;
     }
     if (k == AT_CLS_FWD || k == AT_CLS_BWD) w[0].offset = (size_t)idx * cv * D;
+    else if (k < AT_CLS_FWD) w[0].layer = idx;
+    for (int i = 1; i < n; i++) w[i].layer = w[0].layer;
     return n;
 }
