@@ -462,6 +462,8 @@ static void downgrade(const char *p, const char *dst, size_t cut, uint32_t versi
 #define ORIGIN_EMPTY_BYTES 52
 #define DP_BYTES 8
 #define RUN_BYTES 48
+/* Version 4's backend name and state line, both empty: 2 strings of 4 bytes. */
+#define BACKEND_EMPTY_BYTES 8
 
 /* Version 3's origin and version 2's run record round-trip; version 1 and 2 files (the
  * same bytes without what later versions appended to meta: version 2 with dp.ranks as
@@ -474,35 +476,44 @@ static void test_versions(void)
     struct ant_ckpt_info info;
     struct ant_ckpt_run run = {0.25, 2, 3.5, 3.25, 3.125, 40};
     struct ant_ckpt_origin origin = {"data/train.txt", "text", "data/val.txt", 0.05,
-                                     "tok.bin", "run.log.jsonl", 3, 250, 5};
+                                     "tok.bin", "run.log.jsonl", 3, 250, 5, "ane-static",
+                                     "loss_scale=128 clean=3 backoffs=1 growths=0"};
     struct ant_err e = {{0}};
     make_state(&s, 5);
     const char *p3 = tmp_path("v3.ckpt"), *p2 = tmp_path("v2.ckpt"), *p1 = tmp_path("v1.ckpt");
     ok(ckpt_save_full(p3, &s, &o, "a", 1, &run, &origin, &e) == 0, "save with an origin (%s)",
        e.msg);
     ok(ckpt_peek(p3, &info, &e) == 0 && !memcmp(&info.origin, &origin, sizeof origin),
-       "the origin round-trips (paths, eval_tail, BLAS threads)");
+       "the origin round-trips (paths, eval_tail, BLAS threads, the backend's state)");
     ok(ckpt_save_run(p3, &s, &o, "a", 1, &run, &e) == 0, "save with a run record (%s)", e.msg);
     ok(ckpt_load(p3, &back, &info, &e) == 0 && !memcmp(&info.run, &run, sizeof run),
        "the run record round-trips");
     state_free(&back);
 
+    const char *p3old = tmp_path("v3old.ckpt");
+    downgrade(p3, p3old, BACKEND_EMPTY_BYTES, 3);
+    int rc = ckpt_load(p3old, &back, &info, &e);
+    ok(rc == 0 && back.step == s.step && !memcmp(&info.run, &run, sizeof run) &&
+       !info.origin.backend[0] && !info.origin.backend_state[0],
+       "a version 3 checkpoint loads, with no backend state (%s)", rc ? e.msg : "");
+    if (rc == 0) state_free(&back);
+
     const char *p2dp = tmp_path("v2dp.ckpt");
-    downgrade(p3, p2dp, ORIGIN_EMPTY_BYTES, 2);
-    int rc = ckpt_load(p2dp, &back, &info, &e);
+    downgrade(p3, p2dp, BACKEND_EMPTY_BYTES + ORIGIN_EMPTY_BYTES, 2);
+    rc = ckpt_load(p2dp, &back, &info, &e);
     ok(rc == 0 && back.step == s.step && !memcmp(&info.run, &run, sizeof run) &&
        info.dp_ranks == 1 && !info.origin.data_path[0] && info.origin.blas_threads == 0,
        "a version 2 checkpoint with dp.ranks loads, with its run record, one rank and an "
        "empty origin (%s)", rc ? e.msg : "");
     if (rc == 0) state_free(&back);
-    downgrade(p3, p2, ORIGIN_EMPTY_BYTES + DP_BYTES, 2);
+    downgrade(p3, p2, BACKEND_EMPTY_BYTES + ORIGIN_EMPTY_BYTES + DP_BYTES, 2);
     rc = ckpt_load(p2, &back, &info, &e);
     ok(rc == 0 && back.step == s.step && !memcmp(&info.run, &run, sizeof run) &&
        info.dp_ranks == 1 && !info.origin.data_path[0],
        "a version 2 checkpoint without dp.ranks loads, with its run record, as one rank (%s)",
        rc ? e.msg : "");
     if (rc == 0) state_free(&back);
-    downgrade(p3, p1, ORIGIN_EMPTY_BYTES + DP_BYTES + RUN_BYTES, 1);
+    downgrade(p3, p1, BACKEND_EMPTY_BYTES + ORIGIN_EMPTY_BYTES + DP_BYTES + RUN_BYTES, 1);
     size_t n;
     rc = ckpt_load(p1, &back, &info, &e);
     ok(rc == 0, "a version 1 checkpoint loads (%s)", rc ? e.msg : "");
@@ -553,7 +564,7 @@ static void test_ranks(void)
     rc |= ckpt_save(p3, &s, &o, "a", 1, &e);
     unsigned char *one = slurp(p1, &n1), *three = slurp(p3, &n3);
     uint64_t end = rd64(entry(three, 0) + 8) + rd64(entry(three, 0) + 16);
-    uint64_t at = end - ORIGIN_EMPTY_BYTES - DP_BYTES;
+    uint64_t at = end - BACKEND_EMPTY_BYTES - ORIGIN_EMPTY_BYTES - DP_BYTES;
     ok(rc == 0 && one[8] == CKPT_VERSION && three[8] == CKPT_VERSION && n3 == n1 &&
        rd64(one + at) == 1 && rd64(three + at) == 3,
        "1 rank and 3 ranks: dp.ranks 1 and 3 before the origin in meta");
@@ -564,13 +575,13 @@ static void test_ranks(void)
        !memcmp(t.weights, s.weights, s.layout.total * sizeof(float)),
        "dp.ranks 3 and the state restored");
     if (rc == 0) state_free(&t);
-    downgrade(p3, tmp_path("three2.ckpt"), ORIGIN_EMPTY_BYTES, 2);
+    downgrade(p3, tmp_path("three2.ckpt"), BACKEND_EMPTY_BYTES + ORIGIN_EMPTY_BYTES, 2);
     rc = ckpt_load(tmp_path("three2.ckpt"), &t, &info, &e);
     ok(rc == 0 && info.dp_ranks == 3 && t.dp_ranks == 3,
        "a version 2 checkpoint of 3 ranks (dp.ranks last) reads as 3 ranks (%s)",
        rc ? e.msg : "");
     if (rc == 0) state_free(&t);
-    downgrade(p3, tmp_path("short.ckpt"), ORIGIN_EMPTY_BYTES + DP_BYTES, CKPT_VERSION);
+    downgrade(p3, tmp_path("short.ckpt"), BACKEND_EMPTY_BYTES + ORIGIN_EMPTY_BYTES + DP_BYTES, 3);
     if (!ok(refused(tmp_path("short.ckpt"), "ends before field dp.ranks", &e),
             "a version 3 meta without dp.ranks: refused, naming it"))
         diag("%s", e.msg);

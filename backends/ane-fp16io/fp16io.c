@@ -224,6 +224,17 @@ static int open_ctx(const struct ant_host *host, const struct ant_open_args *arg
     return 0;
 }
 
+static int save_state(void *c, char *buf, size_t cap)
+{
+    return at_lscale_save(&((struct ctx *)c)->ls, buf, cap);
+}
+
+static int load_state(void *c, const char *state)
+{
+    struct ctx *x = c;
+    return at_lscale_load(&x->ls, state) ? fail(x, "the checkpoint's backend state is not a loss scale") : 0;
+}
+
 static int stats(void *c, struct ant_backend_stats *out)
 {
     struct ctx *x = c;
@@ -270,6 +281,8 @@ static const struct ant_backend backend = {
     .last_error = last_error,
     .close = close_ctx,
     .memory_bytes = memory_bytes,
+    .save_state = save_state,
+    .load_state = load_state,
 };
 
 int ant_backend_entry(const struct ant_host *host, const struct ant_backend **out)

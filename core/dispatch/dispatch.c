@@ -448,6 +448,36 @@ int dispatch_needs_restart(struct ant_dispatch *d, char *why, size_t n)
     return ANT_HAS(b, needs_restart) && b->needs_restart(d->ctx, why, n) == 1;
 }
 
+void dispatch_save_state(struct ant_dispatch *d, char *name, size_t name_cap, char *state,
+                         size_t state_cap)
+{
+    name[0] = state[0] = 0;
+    if (!d->ctx) return;
+    const struct ant_backend *b = mod_at(d, d->cur)->b;
+    if (!ANT_HAS(b, save_state) || b->save_state(d->ctx, state, state_cap) != 0) {
+        state[0] = 0;
+        return;
+    }
+    state[state_cap - 1] = 0;
+    snprintf(name, name_cap, "%s", b->name);
+}
+
+int dispatch_load_state(struct ant_dispatch *d, const char *name, const char *state,
+                        struct ant_err *e)
+{
+    if (!d->ctx || !name[0] || !state[0]) return 0;
+    const struct ant_backend *b = mod_at(d, d->cur)->b;
+    if (strcmp(name, b->name) != 0 || !ANT_HAS(b, load_state)) {
+        ant_log(ANT_LOG_INFO, "dispatch", "the checkpoint's %s state (%s) is not for %s, which "
+                "starts from its settings", name, state, b->name);
+        return 0;
+    }
+    if (b->load_state(d->ctx, state) != 0)
+        return ant_errf(e, "backend %s: %s", b->name, b->last_error(d->ctx));
+    ant_log(ANT_LOG_INFO, "dispatch", "%s goes on from the checkpoint's state: %s", b->name, state);
+    return 0;
+}
+
 void dispatch_print_device(const struct ant_backend_stats *st, FILE *out)
 {
     if (st->size < offsetof(struct ant_backend_stats, cpu_wait_ms) + sizeof st->cpu_wait_ms ||

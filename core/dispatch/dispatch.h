@@ -59,6 +59,15 @@ void dispatch_stats(const struct ant_dispatch *d, struct ant_backend_stats *out)
 /* 1 when the current backend needs a fresh process before its next weights_changed
  * (the ANE compile budget), with the reason in why; ask after each optimizer update. */
 int dispatch_needs_restart(struct ant_dispatch *d, char *why, size_t n);
+/* The current backend's name and its state line for the checkpoint (backend.h
+ * save_state; "" when it keeps none). */
+void dispatch_save_state(struct ant_dispatch *d, char *name, size_t name_cap, char *state,
+                         size_t state_cap);
+/* A checkpoint's backend state, handed to the current backend when it is the backend
+ * that wrote it (another backend starts from its own settings, said in the log); -1
+ * with e when that backend refuses it. */
+int dispatch_load_state(struct ant_dispatch *d, const char *name, const char *state,
+                        struct ant_err *e);
 /* The accelerator figures of a backend's counters (ABI 1.1), two indented lines;
  * nothing for a backend without kernels. */
 void dispatch_print_device(const struct ant_backend_stats *st, FILE *out);

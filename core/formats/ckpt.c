@@ -82,11 +82,15 @@ static const struct field fields[] = {
     FIELD("origin.blas_threads", F_INT, origin.blas_threads),
     FIELD("origin.ckpt_every", F_INT, origin.ckpt_every),
     FIELD("origin.log_every", F_INT, origin.log_every),
+    /* version 4: the backend's own state (ckpt.h) */
+    FIELD("origin.backend", F_STR, origin.backend),
+    FIELD("origin.backend_state", F_STR, origin.backend_state),
 };
 #define N_FIELDS (sizeof fields / sizeof fields[0])
 #define N_FIELDS_V1 34   /* a version 1 file ends after data_fingerprint */
 #define N_FIELDS_V2 40   /* a version 2 file, after run.best_step (issue 10's) ... */
 #define N_FIELDS_V2_DP 41   /* ... or after dp.ranks (the data-parallel merge's) */
+#define N_FIELDS_V3 50   /* a version 3 file ends after origin.log_every */
 #define N_MODEL_FIELDS 10
 
 /* A tripwire: a field added to these structs must be added to the table above (and
@@ -154,7 +158,10 @@ static int meta_decode(const char *path, uint32_t version, const unsigned char *
     info->dp_ranks = 1;
     unsigned char *base = (unsigned char *)info;
     const unsigned char *end = p + n;
-    size_t n_fields = version >= 3 ? N_FIELDS : version == 2 ? N_FIELDS_V2_DP : N_FIELDS_V1;
+    size_t n_fields = version >= 4   ? N_FIELDS
+                      : version == 3 ? N_FIELDS_V3
+                      : version == 2 ? N_FIELDS_V2_DP
+                                     : N_FIELDS_V1;
     for (size_t i = 0; i < n_fields; i++) {
         const struct field *f = &fields[i];
         if (version == 2 && i == N_FIELDS_V2 && p == end) break;   /* without dp.ranks */

@@ -14,7 +14,9 @@
  *             data-parallel merge wrote it; a version 1 file reads with the record's
  *             defaults, as one rank. Version 3 writes dp.ranks, then where the run came
  *             from (struct ant_ckpt_origin), so --resume, sample and eval need no config;
- *             older files read it empty.
+ *             older files read it empty. Version 4 adds the backend that wrote the file
+ *             and its state line (the ABI's save_state), so a resumed or restarted run
+ *             goes on with, say, the loss scale it had.
  *     "WGHT"  fp32 master weights [layout.total], llama2.c tensor order (model.h)
  *     "MOM1"  AdamW first moment  [layout.total]
  *     "MOM2"  AdamW second moment [layout.total]
@@ -30,7 +32,7 @@
 #include "base/state.h"
 #include "base/util.h"
 
-#define CKPT_VERSION 3
+#define CKPT_VERSION 4
 #define CKPT_N_SECTIONS 4
 #define CKPT_HEADER_BYTES (16 + 32 * CKPT_N_SECTIONS + 8)
 
@@ -59,6 +61,8 @@ struct ant_ckpt_origin {
     long blas_threads;                /* BLAS threads the run used (0 = unknown): a
                                          bit-exact resume needs the same count */
     long ckpt_every, log_every;       /* checkpoint.every, train.log_every */
+    char backend[ANT_NAME_MAX];       /* version 4: the backend at the save */
+    char backend_state[256];          /* its save_state line ("" = none) */
 };
 
 struct ant_ckpt_info {   /* what a checkpoint says about itself */

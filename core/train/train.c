@@ -78,6 +78,9 @@ struct trainer {
     int slow_warned;
     double last_plot_ms;       /* when PATH.png was last drawn */
     long ckpt_threads;         /* BLAS threads of the checkpoint resumed, 0 = unknown */
+    struct {                   /* the resumed checkpoint's backend and its state line */
+        char name[ANT_NAME_MAX], state[256];
+    } backend_state;
     const struct train_flags *flags;
     int stopping;              /* a stop was asked, of any data-parallel rank */
 };
@@ -153,6 +156,8 @@ static int resume_state(struct trainer *t, struct ant_err *e)
                 info.data_name, data_name(t->data));
     t->run = info.run;
     t->ckpt_threads = info.origin.blas_threads;
+    snprintf(t->backend_state.name, sizeof t->backend_state.name, "%s", info.origin.backend);
+    snprintf(t->backend_state.state, sizeof t->backend_state.state, "%s", info.origin.backend_state);
     t->last_saved = t->s.step;
     ant_log(ANT_LOG_INFO, NULL, "resumed %s at step %ld%s", t->good_path, t->s.step,
             t->run.lr_scale < 1 ? " (learning rate cut by earlier rollbacks)" : "");
@@ -286,7 +291,18 @@ static int share_state(struct trainer *t, long stop_after, struct ant_err *e)
     if (dp_share_state(&t->s, t->rc, stop_after, data_fingerprint(t->data), e) < 0) return -1;
     dp_share(&t->run, sizeof t->run);
     dp_share(&t->last_saved, sizeof t->last_saved);
+    dp_share(&t->backend_state, sizeof t->backend_state);
     return 0;
+}
+
+/* The resumed checkpoint's backend state, for the backend that wrote it: a restarted
+ * ane-static process keeps its loss scale instead of finding it again by overflowing
+ * and redoing steps. One it refuses is a warning: it starts from its settings. */
+static void restore_backend_state(struct trainer *t)
+{
+    struct ant_err e;
+    if (dispatch_load_state(t->disp, t->backend_state.name, t->backend_state.state, &e) < 0)
+        ant_log(ANT_LOG_WARN, NULL, "%s; it starts from its settings instead", e.msg);
 }
 
 static void teardown(struct trainer *t)
@@ -352,6 +368,9 @@ static void run_origin(const struct trainer *t, struct ant_ckpt_origin *o)
     o->blas_threads = ant_blas_threads();
     o->ckpt_every = rc->ckpt.every;
     o->log_every = rc->log_every;
+    if (t->disp)
+        dispatch_save_state(t->disp, o->backend, sizeof o->backend, o->backend_state,
+                            sizeof o->backend_state);
 }
 
 /* Redraw PATH.png from the metrics log, where plotting was built in (a failure is a
@@ -911,6 +930,7 @@ int train_run(const struct ant_run_config *rc, const struct train_flags *f, stru
     double t_setup = ant_now_ms();   /* up to the first staged weights, as one phase */
     int rc_run = dp_agree(setup(&t, f, e), e);
     if (rc_run == 0) rc_run = share_state(&t, f->stop_after, e);
+    if (rc_run == 0) restore_backend_state(&t);
     if (rc_run == 0) rc_run = dp_agree(dispatch_weights_changed(t.disp, t.s.weights, e), e);
     t.rep.startup_ms = t.prev.startup_ms + ant_now_ms() - t_setup;
     if (rc_run == 0) {

@@ -22,7 +22,7 @@
 #include <anetrain/model.h>
 
 #define ANT_ABI_MAJOR 1
-#define ANT_ABI_MINOR 3
+#define ANT_ABI_MINOR 4
 
 enum ant_log_level { ANT_LOG_ERROR, ANT_LOG_WARN, ANT_LOG_INFO, ANT_LOG_DEBUG };
 
@@ -174,6 +174,14 @@ struct ant_backend {
      * kernels), for the core's memory plan before it opens the backend; 0 unknown. Cheap.
      * May be NULL. */
     size_t (*memory_bytes)(const struct ant_open_args *args);
+    /* since ABI 1.4: state of the backend's own that a resumed run needs in order to
+     * continue exactly (the ANE backends' fp16 loss scale and its count of clean steps),
+     * as one line of text the core keeps in the checkpoint. save_state writes at most
+     * cap bytes, NUL included, and returns 0 (an empty line: nothing to keep).
+     * load_state gets what save_state of a backend of the same name wrote, right after
+     * open, and returns -1 with last_error set when it cannot use it. Either may be NULL. */
+    int (*save_state)(void *ctx, char *buf, size_t cap);
+    int (*load_state)(void *ctx, const char *state);
 };
 
 /* Whether module table b provides field f (tables of older minors are shorter). */

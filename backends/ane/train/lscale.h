@@ -21,5 +21,10 @@ void at_lscale_init(struct at_lscale *ls, float scale, int growth_interval);
 int at_lscale_update(struct at_lscale *ls, int finite);
 /* at_lscale_update for the n gradients in g (finite when every one is). */
 int at_lscale_check(struct at_lscale *ls, const float *g, size_t n);
+/* The scale and its counters as one line of text (the ABI's save_state), and back: a
+ * resumed or restarted run goes on with the scale it had. load returns -1 on a line it
+ * cannot read; a scale outside [min, max] is clamped. */
+int at_lscale_save(const struct at_lscale *ls, char *buf, size_t cap);
+int at_lscale_load(struct at_lscale *ls, const char *line);
 
 #endif

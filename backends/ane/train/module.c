@@ -167,6 +167,17 @@ static int needs_restart(void *c, char *why, size_t n)
     return at_net_needs_restart(((struct ctx *)c)->net, why, n);
 }
 
+static int save_state(void *c, char *buf, size_t cap)
+{
+    return at_net_save_state(((struct ctx *)c)->net, buf, cap);
+}
+
+static int load_state(void *c, const char *state)
+{
+    struct ctx *x = c;
+    return at_net_load_state(x->net, state) ? failed(x) : 0;
+}
+
 static int weights_changed(void *c, const float *w)
 {
     struct ctx *x = c;
@@ -224,6 +235,8 @@ static const struct ant_backend backend = {
     .close = close_ctx,
     .needs_restart = needs_restart,
     .memory_bytes = memory_bytes,
+    .save_state = save_state,
+    .load_state = load_state,
 };
 
 int ant_backend_entry(const struct ant_host *host, const struct ant_backend **out)

@@ -267,3 +267,15 @@ void at_net_stats(const struct at_net *n, struct at_stats *s)
     s->backoffs = n->ls.backoffs;
     s->growths = n->ls.growths;
 }
+
+int at_net_save_state(const struct at_net *n, char *buf, size_t cap)
+{
+    return at_lscale_save(&n->ls, buf, cap);
+}
+
+int at_net_load_state(struct at_net *n, const char *state)
+{
+    if (at_lscale_load(&n->ls, state) == 0) return 0;
+    return at_fail(n, "backend state \"%.200s\" is not this backend's (expected loss_scale=S "
+                   "clean=N backoffs=N growths=N)", state);
+}

@@ -65,6 +65,9 @@ int at_net_eval_loss(struct at_net *n, const float *w, const struct ant_batch *b
 int at_net_logits(struct at_net *n, const float *w, const int32_t *tokens, int n_tokens,
                   float *logits);
 void at_net_stats(const struct at_net *n, struct at_stats *s);
+/* The ABI's save_state and load_state: the loss scale (lscale.h). */
+int at_net_save_state(const struct at_net *n, char *buf, size_t cap);
+int at_net_load_state(struct at_net *n, const char *state);
 const char *at_net_error(const struct at_net *n);
 
 #endif

@@ -12,3 +12,8 @@ backends_libane_train_la_SOURCES = \
 	%reldir%/weights.c %reldir%/pass.c %reldir%/wparts.c %reldir%/wparts.h \
 	%reldir%/bake.c %reldir%/gemm.c %reldir%/gemm.h
 backends_libane_train_la_LIBADD = backends/libane.la backends/libantops.la $(PTHREAD_LIBS)
+
+check_PROGRAMS += tests/test_ane_lscale
+TESTS += tests/test_ane_lscale
+tests_test_ane_lscale_SOURCES = tests/test_ane_lscale.c
+tests_test_ane_lscale_LDADD = backends/libane_train.la
