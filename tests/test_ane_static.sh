@@ -34,8 +34,15 @@ grep -q "^restarts" "$tmp/big.out"
 ok $((! $?)) "no restart with the large budget"
 train small 30
 ok $? "the same run with a budget of 30 compiles per process finishes"
-grep -q "^restarts         3 " "$tmp/small.out" && grep -q "^kernel compiles  88, " "$tmp/small.out"
-ok $? "it restarted the process 3 times (every 2 updates); the report counts all 88 compiles"
+# After the last update one more process validates the final weights (pending_validation).
+grep -q "^restarts         4 " "$tmp/small.out" && grep -q "^kernel compiles  100, " "$tmp/small.out"
+ok $? "it restarted the process 4 times (every 2 updates, and to validate step 8); the report counts all 100 compiles"
+# every validation saw the weights of its step: the same losses as the unrestarted run's
+vals() { grep '"event":"val"' "$tmp/$1.ckpt.log.jsonl" | grep -o '"step":[0-9]*,"val_loss":[0-9.e+-]*'; }
+vals big | tail -1 > "$tmp/big.vals"; vals small | tail -1 > "$tmp/small.vals"
+test -s "$tmp/big.vals" && cmp -s "$tmp/big.vals" "$tmp/small.vals" &&
+grep -q "step 8: validation waits for a process" "$tmp/small.out"
+ok $? "the final validation loss is that of step 8's weights in both runs ($(cat "$tmp/small.vals"))"
 diag "$(grep -h "restarting the process\|^restarts\|^kernel compiles" "$tmp/small.out" | head -5)"
 export_model big && export_model small && cmp -s "$tmp/big.bin" "$tmp/small.bin"
 ok $? "restarted and unrestarted runs end with byte-identical models"
@@ -50,8 +57,8 @@ sed 's/compile_cache = false;/compile_cache = false; extras = true;/' "$cfg" > "
 ecfg=$cfg; cfg="$tmp/extras.cfg"
 train xbig 100000 && train xsmall 40
 ok $? "with extras = true: 8 steps with and without restarts"
-grep -q "^restarts         3 " "$tmp/xsmall.out" && ! grep -q "^restarts" "$tmp/xbig.out"
-ok $? "with extras the budget of 40 restarts the process 3 times (every 2 updates)"
+grep -q "^restarts         4 " "$tmp/xsmall.out" && ! grep -q "^restarts" "$tmp/xbig.out"
+ok $? "with extras the budget of 40 restarts the process 4 times (every 2 updates, and to validate)"
 export_model xbig && export_model xsmall && cmp -s "$tmp/xbig.bin" "$tmp/xsmall.bin" &&
 losses xbig > "$tmp/xbig.losses" && losses xsmall > "$tmp/xsmall.losses" &&
 test "$(wc -l < "$tmp/xbig.losses")" -eq 8 && cmp -s "$tmp/xbig.losses" "$tmp/xsmall.losses"
@@ -69,9 +76,9 @@ sed 's/compile_cache = false;/compile_cache = false; loss_scale = 16777216.0; lo
 cfg="$tmp/lscale.cfg"
 train lbig 100000 && train lsmall 30
 ok $? "loss scale 2^24, growth every 2 steps: 8 steps with and without restarts"
-grep -q "^restarts         3 " "$tmp/lsmall.out" &&
-test "$(grep -c "goes on from the checkpoint's state: loss_scale=" "$tmp/lsmall.out")" -eq 3
-ok $? "each of the 3 restarted processes took the loss scale from the checkpoint"
+grep -q "^restarts         4 " "$tmp/lsmall.out" &&
+test "$(grep -c "goes on from the checkpoint's state: loss_scale=" "$tmp/lsmall.out")" -eq 4
+ok $? "each of the 4 restarted processes took the loss scale from the checkpoint"
 diag "$(grep -m1 "goes on from the checkpoint's state" "$tmp/lsmall.out")"
 export_model lbig && export_model lsmall && cmp -s "$tmp/lbig.bin" "$tmp/lsmall.bin" &&
 losses lbig > "$tmp/lbig.losses" && losses lsmall > "$tmp/lsmall.losses" &&
@@ -110,8 +117,8 @@ diag "$(grep "after restart" "$tmp/big.out")"
 sed -i 's/compile_cache = false;/compile_cache = true;/' "$cfg"
 ANETRAIN_CACHE_DIR="$tmp/kcache" train cached 30
 ok $? "the budget-30 run with a compile cache finishes"
-grep -q "^restarts         2 " "$tmp/cached.out" && grep -q "^kernel compiles  82, " "$tmp/cached.out"
-ok $? "its restarted processes take the weight-free kernels from the cache: 2 restarts, 82 compiles"
+grep -q "^restarts         3 " "$tmp/cached.out" && grep -q "^kernel compiles  92, " "$tmp/cached.out"
+ok $? "its restarted processes take the weight-free kernels from the cache: 3 restarts, 92 compiles"
 diag "$(grep -h "^restarts\|^kernel compiles" "$tmp/cached.out")"
 export_model cached && cmp -s "$tmp/big.bin" "$tmp/cached.bin"
 ok $? "and its model is byte-identical to the run that never restarted"

@@ -462,8 +462,9 @@ static void downgrade(const char *p, const char *dst, size_t cut, uint32_t versi
 #define ORIGIN_EMPTY_BYTES 52
 #define DP_BYTES 8
 #define RUN_BYTES 48
-/* Version 4's backend name and state line, both empty: 2 strings of 4 bytes. */
-#define BACKEND_EMPTY_BYTES 8
+/* Version 4's backend name and state line, both empty (2 strings of 4 bytes), and
+ * run.val_pending (8). */
+#define BACKEND_EMPTY_BYTES 16
 
 /* Version 3's origin and version 2's run record round-trip; version 1 and 2 files (the
  * same bytes without what later versions appended to meta: version 2 with dp.ranks as
@@ -474,7 +475,7 @@ static void test_versions(void)
     struct ant_train_state s, back;
     struct ant_train_opts o = some_opts();
     struct ant_ckpt_info info;
-    struct ant_ckpt_run run = {0.25, 2, 3.5, 3.25, 3.125, 40};
+    struct ant_ckpt_run run = {0.25, 2, 3.5, 3.25, 3.125, 40, 41};
     struct ant_ckpt_origin origin = {"data/train.txt", "text", "data/val.txt", 0.05,
                                      "tok.bin", "run.log.jsonl", 3, 250, 5, "ane-static",
                                      "loss_scale=128 clean=3 backoffs=1 growths=0"};
@@ -493,22 +494,25 @@ static void test_versions(void)
     const char *p3old = tmp_path("v3old.ckpt");
     downgrade(p3, p3old, BACKEND_EMPTY_BYTES, 3);
     int rc = ckpt_load(p3old, &back, &info, &e);
-    ok(rc == 0 && back.step == s.step && !memcmp(&info.run, &run, sizeof run) &&
+    struct ant_ckpt_run v3run = run;
+    v3run.val_pending = 0;
+    ok(rc == 0 && back.step == s.step && !memcmp(&info.run, &v3run, sizeof run) &&
        !info.origin.backend[0] && !info.origin.backend_state[0],
-       "a version 3 checkpoint loads, with no backend state (%s)", rc ? e.msg : "");
+       "a version 3 checkpoint loads, with no backend state nor pending validation (%s)",
+       rc ? e.msg : "");
     if (rc == 0) state_free(&back);
 
     const char *p2dp = tmp_path("v2dp.ckpt");
     downgrade(p3, p2dp, BACKEND_EMPTY_BYTES + ORIGIN_EMPTY_BYTES, 2);
     rc = ckpt_load(p2dp, &back, &info, &e);
-    ok(rc == 0 && back.step == s.step && !memcmp(&info.run, &run, sizeof run) &&
+    ok(rc == 0 && back.step == s.step && !memcmp(&info.run, &v3run, sizeof run) &&
        info.dp_ranks == 1 && !info.origin.data_path[0] && info.origin.blas_threads == 0,
        "a version 2 checkpoint with dp.ranks loads, with its run record, one rank and an "
        "empty origin (%s)", rc ? e.msg : "");
     if (rc == 0) state_free(&back);
     downgrade(p3, p2, BACKEND_EMPTY_BYTES + ORIGIN_EMPTY_BYTES + DP_BYTES, 2);
     rc = ckpt_load(p2, &back, &info, &e);
-    ok(rc == 0 && back.step == s.step && !memcmp(&info.run, &run, sizeof run) &&
+    ok(rc == 0 && back.step == s.step && !memcmp(&info.run, &v3run, sizeof run) &&
        info.dp_ranks == 1 && !info.origin.data_path[0],
        "a version 2 checkpoint without dp.ranks loads, with its run record, as one rank (%s)",
        rc ? e.msg : "");

@@ -82,9 +82,10 @@ static const struct field fields[] = {
     FIELD("origin.blas_threads", F_INT, origin.blas_threads),
     FIELD("origin.ckpt_every", F_INT, origin.ckpt_every),
     FIELD("origin.log_every", F_INT, origin.log_every),
-    /* version 4: the backend's own state (ckpt.h) */
+    /* version 4: the backend's own state, and a validation still to do (ckpt.h) */
     FIELD("origin.backend", F_STR, origin.backend),
     FIELD("origin.backend_state", F_STR, origin.backend_state),
+    FIELD("run.val_pending", F_INT, run.val_pending),
 };
 #define N_FIELDS (sizeof fields / sizeof fields[0])
 #define N_FIELDS_V1 34   /* a version 1 file ends after data_fingerprint */

@@ -16,7 +16,7 @@
  *             from (struct ant_ckpt_origin), so --resume, sample and eval need no config;
  *             older files read it empty. Version 4 adds the backend that wrote the file
  *             and its state line (the ABI's save_state), so a resumed or restarted run
- *             goes on with, say, the loss scale it had.
+ *             goes on with, say, the loss scale it had, and run.val_pending.
  *     "WGHT"  fp32 master weights [layout.total], llama2.c tensor order (model.h)
  *     "MOM1"  AdamW first moment  [layout.total]
  *     "MOM2"  AdamW second moment [layout.total]
@@ -46,6 +46,9 @@ struct ant_ckpt_run {
     double low_loss;      /* lowest smooth_loss so far; NaN = none */
     double best_loss;     /* the loss PATH.best was kept for; NaN = no PATH.best */
     long best_step;       /* step of PATH.best; -1 = none */
+    long val_pending;     /* version 4: the step this file holds, when its validation
+                             waits for a process whose backend has its weights (a
+                             restart was due); 0 = none */
 };
 void ckpt_run_defaults(struct ant_ckpt_run *run);
 

@@ -86,6 +86,7 @@ struct trainer {
 };
 
 static void restart_carry_in(struct trainer *t);
+static void validate(struct trainer *t);
 
 /* Fresh state: random init, or a llama2.c model to fine-tune. */
 static int init_state(struct trainer *t, struct ant_err *e)
@@ -295,6 +296,28 @@ static int share_state(struct trainer *t, long stop_after, struct ant_err *e)
     return 0;
 }
 
+/* A checkpoint saved while a restart was due holds weights its process's backend never
+ * had (save()): validate them now that this one has them, and keep PATH.best by the
+ * result as save() would have. Rank 0, after the weights are staged. */
+static void pending_validation(struct trainer *t)
+{
+    long step = t->run.val_pending;
+    t->run.val_pending = 0;
+    if (step == 0 || step != t->s.step || !t->val || dp_rank() > 0) return;
+    validate(t);
+    double val = t->rep.val_loss;
+    if (!policy_is_better(val, t->run.best_loss)) return;
+    struct ant_err be;
+    if (strcmp(t->good_path, t->rc->ckpt.path) != 0 || policy_keep_best(t->good_path, &be) < 0) {
+        ant_log(ANT_LOG_WARN, NULL, "step %ld: no best checkpoint: %s", step,
+                strcmp(t->good_path, t->rc->ckpt.path) ? "resumed from a fallback file" : be.msg);
+        return;
+    }
+    t->run.best_loss = val, t->run.best_step = step;
+    ant_log(ANT_LOG_INFO, NULL, "step %ld: %s is the best so far", step, t->good_path);
+    ev_ckpt(&t->log, step, t->good_path, 1);
+}
+
 /* The resumed checkpoint's backend state, for the backend that wrote it: a restarted
  * ane-static process keeps its loss scale instead of finding it again by overflowing
  * and redoing steps. One it refuses is a warning: it starts from its settings. */
@@ -444,10 +467,20 @@ static int save(struct trainer *t, struct ant_err *e)
         return 0;
     }
     const char *path = t->rc->ckpt.path;
-    validate(t);
-    double t0 = ant_now_ms();
     struct ant_ckpt_run rec = t->run;
-    double metric = t->val ? t->rep.val_loss : t->run.smooth_loss;
+    /* With a restart due, the backend still holds the previous update's weights (the
+     * next process stages these): their validation waits for it (pending_validation). */
+    rec.val_pending = t->want_restart && t->val ? t->s.step : 0;
+    if (rec.val_pending) {
+        t->rep.val_loss = NAN;
+        break_line(t);
+        ant_log(ANT_LOG_INFO, NULL, "step %ld: validation waits for a process whose backend "
+                "holds this step's weights (it still has step %ld's)", t->s.step, t->s.step - 1);
+    } else {
+        validate(t);
+    }
+    double t0 = ant_now_ms();
+    double metric = rec.val_pending ? NAN : t->val ? t->rep.val_loss : t->run.smooth_loss;
     int best = policy_is_better(metric, rec.best_loss);
     if (best) rec.best_loss = metric, rec.best_step = t->s.step;
     struct ant_ckpt_origin origin;
@@ -738,8 +771,13 @@ static int restart_out(struct trainer *t, long end, struct ant_err *e)
     compile_totals(t, &r.compile_ms, &r.compiles);
     if (restart_state_put(&r) != 0) return ant_errf(e, "cannot set " RESTART_ENV);
     ev_stop(&t->log, t->s.step, "restart");   /* the next process's "resume" follows */
-    ant_log(ANT_LOG_INFO, NULL, "step %ld: %s; saved %s, restarting the process (restart %ld)",
-            t->s.step, t->restart_why, t->rc->ckpt.path, r.restarts);
+    if (t->s.step < end)
+        ant_log(ANT_LOG_INFO, NULL, "step %ld: %s; saved %s, restarting the process (restart %ld)",
+                t->s.step, t->restart_why, t->rc->ckpt.path, r.restarts);
+    else
+        ant_log(ANT_LOG_INFO, NULL, "step %ld, the last: saved %s; restarting the process (restart "
+                "%ld) to validate the final weights, which this process's backend cannot take "
+                "(%s)", t->s.step, t->rc->ckpt.path, r.restarts, t->restart_why);
     return TRAIN_RESTART;
 }
 
@@ -755,6 +793,7 @@ static int loop(struct trainer *t, const struct train_flags *f, struct ant_err *
         ant_model_flops(&rc->model, rc->train.batch_size, rc->model.seq_len, 1);
     double started = ant_now_ms(), before = t->prev.wall_ms;
     char why[1100];
+    pending_validation(t);   /* in the wall time, as every validation */
 
     for (;;) {
         t->stopping = dp_any(stop_requested);   /* every rank stops at the same step */
@@ -796,8 +835,12 @@ static int loop(struct trainer *t, const struct train_flags *f, struct ant_err *
         progress(t, loss, started, first, end, f->quiet || dp_rank() > 0);
         if (dp_rank() == 0) log_step(t, loss, first);
         report_phase_add(&t->rep, PH_LOG, ant_now_ms() - t0);
-        /* any rank's backend may ask; then every rank takes part (a stop comes first) */
-        if (t->s.step < end && dp_any(t->want_restart) && !dp_any(stop_requested)) {
+        /* any rank's backend may ask; then every rank takes part (a stop comes first).
+         * After the last step too when there is held-out data, so the final validation
+         * sees the final weights (pending_validation); an MPI job keeps it pending. */
+        int last = t->s.step >= end;
+        if ((!last || (t->val && dp_size() == 1)) && dp_any(t->want_restart) &&
+            !dp_any(stop_requested)) {
             int r = restart_out(t, end, e);
             if (r != 0) return r;
         }
