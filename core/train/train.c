@@ -580,7 +580,7 @@ static void progress(struct trainer *t, float loss, double started, long first_s
     const struct ant_run_config *rc = t->rc;
     long done = t->s.step - first_step, total = rc->train.steps;
     double now = ant_now_ms(), secs = (now - started) / 1e3;
-    double tps = secs > 0 ? t->rep.tokens / secs : 0;
+    double tps = secs > 0 ? (t->rep.tokens - t->prev.tokens) / secs : 0;   /* this process's */
     char eta[32], stamp[16] = "\n";
     format_duration(done > 0 ? secs / done * (total - t->s.step) : 0, eta, sizeof eta);
     int tty = isatty(fileno(stderr));
