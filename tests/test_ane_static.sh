@@ -43,6 +43,10 @@ vals big | tail -1 > "$tmp/big.vals"; vals small | tail -1 > "$tmp/small.vals"
 test -s "$tmp/big.vals" && cmp -s "$tmp/big.vals" "$tmp/small.vals" &&
 grep -q "step 8: validation waits for a process" "$tmp/small.out"
 ok $? "the final validation loss is that of step 8's weights in both runs ($(cat "$tmp/small.vals"))"
+# the validating process runs no step: the report's last loss comes from the one before
+test "$(grep "^loss " "$tmp/small.out")" = "$(grep "^loss " "$tmp/big.out")" &&
+test "$(grep "^validation loss " "$tmp/small.out")" = "$(grep "^validation loss " "$tmp/big.out")"
+ok $? "the final report gives the same first and last loss and validation loss ($(grep "^loss " "$tmp/small.out" | tr -s ' '))"
 diag "$(grep -h "restarting the process\|^restarts\|^kernel compiles" "$tmp/small.out" | head -5)"
 export_model big && export_model small && cmp -s "$tmp/big.bin" "$tmp/small.bin"
 ok $? "restarted and unrestarted runs end with byte-identical models"
@@ -104,7 +108,7 @@ ok $? "a budget smaller than one update is refused with the figures"
 
 # a restarted process whose checkpoint is not where the restart left it stops cleanly
 cp "$tmp/big.ckpt" "$tmp/keep.ckpt"
-ANETRAIN_RESTART="restarts=2 step=5 end=8 steps=5 skipped=0 compiles=60 wall_ms=1 startup_ms=1 compile_ms=1 tokens=1 flops=1 first_loss=5" \
+ANETRAIN_RESTART="restarts=2 step=5 end=8 steps=5 skipped=0 compiles=60 wall_ms=1 startup_ms=1 compile_ms=1 tokens=1 flops=1 first_loss=5 last_loss=4" \
     train big 100000 --resume
 test $? -ne 0 && grep -q "after restart 2: .* holds step 8, but the run restarted at step 5" "$tmp/big.out" &&
     cmp -s "$tmp/big.ckpt" "$tmp/keep.ckpt"

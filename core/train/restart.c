@@ -8,7 +8,8 @@
 #include <string.h>
 
 #define FIELDS(X) X(restarts, L) X(step, L) X(end, L) X(steps, L) X(skipped, L) \
-    X(compiles, L) X(wall_ms, D) X(startup_ms, D) X(compile_ms, D) X(tokens, D) X(flops, D) X(first_loss, D)
+    X(compiles, L) X(wall_ms, D) X(startup_ms, D) X(compile_ms, D) X(tokens, D) X(flops, D) X(first_loss, D) \
+    X(last_loss, D)
 
 int restart_state_put(const struct restart_state *s)
 {

@@ -18,7 +18,7 @@ struct restart_state {
     long step;                   /* the step the checkpoint holds */
     long end;                    /* the step the run stops at (--stop-after counted once) */
     long steps, skipped, compiles;
-    double wall_ms, startup_ms, compile_ms, tokens, flops, first_loss;
+    double wall_ms, startup_ms, compile_ms, tokens, flops, first_loss, last_loss;
 };
 
 /* 1 and *s filled when the variable is present and well formed, 0 when absent, -1 when

@@ -720,6 +720,7 @@ static void restart_carry_in(struct trainer *t)
     t->rep.tokens = p->tokens;
     t->rep.flops = p->flops;
     t->rep.first_loss = p->first_loss;
+    t->rep.last_loss = p->last_loss;   /* a process that only validates runs no step */
     t->rep.compile_ms = p->compile_ms;
     t->rep.compiles = p->compiles;
     ant_log(ANT_LOG_INFO, NULL, "restart %ld: resumed at step %ld in a fresh process",
@@ -767,6 +768,7 @@ static int restart_out(struct trainer *t, long end, struct ant_err *e)
         .steps = t->rep.steps, .skipped = t->rep.skipped, .wall_ms = t->rep.wall_ms,
         .startup_ms = t->rep.startup_ms,
         .tokens = t->rep.tokens, .flops = t->rep.flops, .first_loss = t->rep.first_loss,
+        .last_loss = t->rep.last_loss,
     };
     compile_totals(t, &r.compile_ms, &r.compiles);
     if (restart_state_put(&r) != 0) return ant_errf(e, "cannot set " RESTART_ENV);
