@@ -483,16 +483,21 @@ void dispatch_print_device(const struct ant_backend_stats *st, FILE *out)
     if (st->size < offsetof(struct ant_backend_stats, cpu_wait_ms) + sizeof st->cpu_wait_ms ||
         st->kernels == 0)
         return;
-    /* per training step; a process that ran none (it only validated) gives totals */
-    double steps = st->steps > 0 ? (double)st->steps : 1;
-    const char *per = st->steps > 0 ? "/step" : " in all (no training step)";
-    fprintf(out, "    device: %ld kernels (%ld compiles, %.0f ms), %.1f evals%s, "
-            "%.2f MB staged%s, %.1f%% of the FLOPs on the device\n", st->kernels,
-            st->compiles, st->compile_ms, st->evals / steps, per, st->staged_bytes / steps / 1e6,
-            per, st->flops > 0 ? 100 * st->device_flops / st->flops : 0);
-    fprintf(out, "    device time %.1f ms%s (modelled from the chip profile, not measured); "
+    if (st->steps == 0) {   /* a process that only validated (ane-static's last restart) */
+        fprintf(out, "    device: %ld kernels (%ld compiles, %.0f ms); no training step in this "
+                "process: %ld evals, %.2f MB staged, %.1f ms of device time (modelled) in all\n",
+                st->kernels, st->compiles, st->compile_ms, st->evals, st->staged_bytes / 1e6,
+                st->modelled_device_ms);
+        return;
+    }
+    double steps = (double)st->steps;
+    fprintf(out, "    device: %ld kernels (%ld compiles, %.0f ms), %.1f evals/step, "
+            "%.2f MB staged/step, %.1f%% of the FLOPs on the device\n", st->kernels,
+            st->compiles, st->compile_ms, st->evals / steps, st->staged_bytes / steps / 1e6,
+            st->flops > 0 ? 100 * st->device_flops / st->flops : 0);
+    fprintf(out, "    device time %.1f ms/step (modelled from the chip profile, not measured); "
             "loss scale %g, %ld steps redone after overflow; CPU work waited on %.1f ms\n",
-            st->modelled_device_ms / steps, per, st->loss_scale, st->scale_backoffs, st->cpu_wait_ms);
+            st->modelled_device_ms / steps, st->loss_scale, st->scale_backoffs, st->cpu_wait_ms);
 }
 
 void dispatch_report(const struct ant_dispatch *d, FILE *out)
