@@ -21,17 +21,24 @@ int ant_errf(struct ant_err *e, const char *fmt, ...)
     return -1;
 }
 
+/* The whole line goes out in one write: processes sharing a stderr (the ranks of an MPI
+ * job, a restarted process and its log reader) never cut into each other's lines. */
 void ant_log(int level, const char *who, const char *fmt, ...)
 {
     static const char *names[] = {"error", "warning", "info", "debug"};
     if (level > ant_log_level) return;
+    char line[8192];
+    size_t cap = sizeof line - 1, len;   /* room kept for the newline; longer lines are cut */
+    int n = snprintf(line, cap, "%s: %s%s%s: ", ant_log_name, who ? who : "", who ? ": " : "",
+                     names[level < 0 ? 0 : level > 3 ? 3 : level]);
+    len = n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: %s%s%s: ", ant_log_name, who ? who : "", who ? ": " : "",
-            names[level < 0 ? 0 : level > 3 ? 3 : level]);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    int m = vsnprintf(line + len, cap - len, fmt, ap);
     va_end(ap);
+    if (m > 0) len += (size_t)m < cap - len ? (size_t)m : cap - len - 1;
+    line[len++] = '\n';
+    fwrite(line, 1, len, stderr);
 }
 
 float *ant_falloc(size_t n)
