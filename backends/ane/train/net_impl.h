@@ -49,7 +49,7 @@ struct at_net {
     float *xn, *x2n;     /* [L][S, D] RMSNorm outputs (per layer only for the worker) */
     float *xf, *rstdf;   /* [S, D], [S] */
     float *logits;       /* [S, V] logits, then dlogits */
-    float *probs;        /* extras: [S, V] the device's softmax */
+    float *probs;        /* extras: [S, V] the device's softmax (trades places with logits) */
     float *tmp, *dxn;    /* [S, D] */
     float *dy, *dx2;     /* [L][S, D] (one layer's worth unless the worker reads them) */
     float *ao, *g;       /* worker only: [L][S, D], [L][S, H] */
@@ -99,12 +99,17 @@ int at_eval(struct at_net *n, enum at_kernel k, struct ane_request *r);
 
 /* Moves (stage.h) with the net's scratch and counters; failures name the kernel.
  * at_put: fp32 into rectangle r of an input surface of kernel k.
- * at_take: rectangle r of kernel k's output into fp32.
- * at_tap: output block ob of kernel k into block ib of an input surface of kernel ki. */
+ * at_take: rectangle r of kernel k's output into fp32; at_take_in: of an input surface.
+ * at_tap_rect: rectangle sr of kernel k's output into rectangle dr of an input surface
+ * of kernel ki, fp16 to fp16; at_tap: output block ob into input block ib. */
 int at_put_in(struct at_net *n, struct ane_surface *s, enum at_kernel k, struct at_rect r,
               const float *src, int ld, int trans);
 int at_take(struct at_net *n, enum at_kernel k, struct at_rect r, float *dst, int ld, int trans,
             float alpha, int accumulate);
+int at_take_in(struct at_net *n, struct ane_surface *s, enum at_kernel k, struct at_rect r,
+               float *dst, int ld, int trans);
+int at_tap_rect(struct at_net *n, enum at_kernel k, struct at_rect sr, struct ane_surface *s,
+                enum at_kernel ki, struct at_rect dr);
 int at_tap(struct at_net *n, enum at_kernel k, int ob, struct ane_surface *s, enum at_kernel ki, int ib);
 /* Call fn on every unit whose kernel holds weights (each layer's, chunk's or norm's
  * input surface), with its kernel and index; stops at the first failure. */

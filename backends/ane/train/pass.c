@@ -107,7 +107,8 @@ static int layer_forward(struct at_net *n, const float *w, int l, int train)
     return 0;
 }
 
-/* logits [S, V] = xf [S, D] · E^T */
+/* logits [S, V] = xf [S, D] · E^T. With the extras the device's logits go straight into
+ * the softmax's page (fp16 to fp16), where cross_entropy and at_net_logits read them. */
 static int classifier_forward(struct at_net *n, const float *w)
 {
     int S = n->p.S, D = n->p.D, V = n->p.V, cv = n->p.cv;
@@ -119,15 +120,18 @@ static int classifier_forward(struct at_net *n, const float *w)
     for (int ch = 0; ch < n->p.n_chunks; ch++) {
         struct at_unit *u = &n->cls[0][ch];
         struct at_rect lg = at_sub(at_out_blk(n, AT_CLS_FWD, CFO_LOGITS), 0, at_chunk_rows(n, ch), 0, S);
+        struct at_rect page = at_sub(at_in_blk(n, AT_SOFTMAX, SM_LOGITS), ch * cv, lg.rows, 0, S);
         if (at_put_in(n, u->in, AT_CLS_FWD, at_in_blk(n, AT_CLS_FWD, CF_XF), n->xf, D, 1) ||
             at_eval(n, AT_CLS_FWD, u->req) ||
-            at_take(n, AT_CLS_FWD, lg, n->logits + (size_t)ch * cv, V, 1, 1.0f, 0))
+            (n->p.extras ? at_tap_rect(n, AT_CLS_FWD, lg, n->smax.in, AT_SOFTMAX, page)
+                         : at_take(n, AT_CLS_FWD, lg, n->logits + (size_t)ch * cv, V, 1, 1.0f, 0)))
             return -1;
     }
     return 0;
 }
 
-/* The whole forward of the padded sequence n->tok; leaves logits [S, V]. */
+/* The whole forward of the padded sequence n->tok; leaves logits [S, V] (with the extras
+ * and the classifier on the device: in the softmax's page, logits_of reads them). */
 static int forward(struct at_net *n, const float *w, int train)
 {
     int S = n->p.S, D = n->p.D;
@@ -261,9 +265,23 @@ static int backward(struct at_net *n, const float *w, int t, float scale)
     return 0;
 }
 
+/* The logits [V] of token j: from the softmax's page where the device's classifier left
+ * them (classifier_forward), else from the CPU's buffer. */
+static int logits_of(struct at_net *n, int j, float *dst)
+{
+    int V = n->p.V;
+    if (!n->p.extras || !n->o.cls_on_device) {
+        memcpy(dst, n->logits + (size_t)j * V, (size_t)V * sizeof *dst);
+        return 0;
+    }
+    struct at_rect col = at_sub(at_in_blk(n, AT_SOFTMAX, SM_LOGITS), 0, V, j, 1);
+    return at_take_in(n, n->smax.in, AT_SOFTMAX, col, dst, 1, 0);
+}
+
 /* The softmax cross-entropy of the first t rows of the logits (crossentropy_forward's
- * contract: the rows become probabilities, the sum of -log p[target] is returned).
- * With the extras the device computes the probabilities; a target probability under
+ * contract: n->logits [S, V] ends up holding the probabilities, the sum of
+ * -log p[target] is returned). With the extras the device computes the probabilities
+ * into n->probs, which then trades places with n->logits; a target probability under
  * fp16's smallest normal number (2^-14) has too few bits for its log, so that row alone
  * is done again on the CPU from its logits. */
 #define FP16_MIN_NORMAL 6.103515625e-05f
@@ -274,21 +292,24 @@ static int cross_entropy(struct at_net *n, int t, double *sum)
         *sum = crossentropy_forward(n->logits, n->tgt, t, V);
         return 0;
     }
-    if (at_put_in(n, n->smax.in, AT_SOFTMAX, at_in_blk(n, AT_SOFTMAX, SM_LOGITS), n->logits, V, 1) ||
+    struct at_rect page = at_in_blk(n, AT_SOFTMAX, SM_LOGITS);
+    if ((!n->o.cls_on_device && at_put_in(n, n->smax.in, AT_SOFTMAX, page, n->logits, V, 1)) ||
         at_eval(n, AT_SOFTMAX, n->smax.req) ||
         at_take(n, AT_SOFTMAX, at_out_blk(n, AT_SOFTMAX, SMO_P), n->probs, V, 1, 1.0f, 0))
         return -1;
     *sum = 0;
     for (int i = 0; i < t && i < S; i++) {
-        float *row = n->logits + (size_t)i * V, *p = n->probs + (size_t)i * V;
+        float *p = n->probs + (size_t)i * V;
         if (p[n->tgt[i]] >= FP16_MIN_NORMAL) {
             *sum -= log(p[n->tgt[i]]);
-            memcpy(row, p, (size_t)V * sizeof *row);
         } else {
-            *sum += crossentropy_forward(row, &n->tgt[i], 1, V);
+            if (logits_of(n, i, p)) return -1;
+            *sum += crossentropy_forward(p, &n->tgt[i], 1, V);
             n->st.softmax_cpu_rows++;
         }
     }
+    float *logits = n->logits;
+    n->logits = n->probs, n->probs = logits;
     return 0;
 }
 
@@ -388,8 +409,9 @@ int at_net_eval_loss(struct at_net *n, const float *w, const struct ant_batch *b
 int at_net_logits(struct at_net *n, const float *w, const int32_t *tokens, int n_tokens, float *logits)
 {
     struct ant_batch b = {.batch_size = 1, .seq_len = n_tokens, .tokens = tokens, .targets = NULL};
-    if (check_batch(n, &b) || load_seq(n, &b, 0) || forward(n, w, 0)) return -1;
-    memcpy(logits, n->logits + (size_t)(n_tokens - 1) * n->p.V, (size_t)n->p.V * sizeof *logits);
+    if (check_batch(n, &b) || load_seq(n, &b, 0) || forward(n, w, 0) ||
+        logits_of(n, n_tokens - 1, logits))
+        return -1;
     count_work(n, 1, n_tokens, 0);
     return 0;
 }

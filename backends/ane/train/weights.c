@@ -24,13 +24,27 @@ int at_take(struct at_net *n, enum at_kernel k, struct at_rect r, float *dst, in
     return 0;
 }
 
-int at_tap(struct at_net *n, enum at_kernel k, int ob, struct ane_surface *s, enum at_kernel ki, int ib)
+int at_take_in(struct at_net *n, struct ane_surface *s, enum at_kernel k, struct at_rect r,
+               float *dst, int ld, int trans)
 {
     struct ant_err e;
-    if (at_copy(s, n->p.in[ki].width, at_in_blk(n, ki, ib), n->out[k], n->p.out[k].width,
-                at_out_blk(n, k, ob), &e))
+    if (at_get(&n->sc, s, n->p.in[k].width, r, dst, ld, trans, 1.0f, 0, &e))
+        return at_fail(n, "%s input: %s", at_kernel_name(k), e.msg);
+    return 0;
+}
+
+int at_tap_rect(struct at_net *n, enum at_kernel k, struct at_rect sr, struct ane_surface *s,
+                enum at_kernel ki, struct at_rect dr)
+{
+    struct ant_err e;
+    if (at_copy(s, n->p.in[ki].width, dr, n->out[k], n->p.out[k].width, sr, &e))
         return at_fail(n, "%s -> %s: %s", at_kernel_name(k), at_kernel_name(ki), e.msg);
     return 0;
+}
+
+int at_tap(struct at_net *n, enum at_kernel k, int ob, struct ane_surface *s, enum at_kernel ki, int ib)
+{
+    return at_tap_rect(n, k, at_out_blk(n, k, ob), s, ki, at_in_blk(n, ki, ib));
 }
 
 /* Write every weight block of one input surface of kernel k (layer, chunk or norm idx). */
