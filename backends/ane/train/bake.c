@@ -26,7 +26,7 @@ int at_bake_weights(struct at_net *n, const float *w)
 {
     n->staged = 0;
     if (at_each_weighted_unit(n, rebake, w)) return -1;
-    n->st.kernels = at_compiles_per_update(n) + n->weight_free;
+    n->st.kernels = at_kernels_held(n);
     n->staged = 1;
     return 0;
 }

@@ -51,6 +51,15 @@ static int kernel_weighted(enum at_kernel k)
     return k != AT_DW_ATTN && k != AT_DW_FFN && k != AT_SOFTMAX;
 }
 
+/* Unit i of kernel k (i < kernel_units). */
+static struct at_unit *unit_at(struct at_net *n, enum at_kernel k, int i)
+{
+    if (k < AT_LAYER_KERNELS) return at_layer_unit(n, i, k);
+    if (k == AT_CLS_FWD || k == AT_CLS_BWD) return &n->cls[k == AT_CLS_BWD][i];
+    if (k == AT_NORM_BWD) return &n->norm_bwd[i];
+    return k == AT_NORM_FWD ? &n->norm_fwd : &n->smax;
+}
+
 struct ane_kernel *at_compile(struct at_net *n, enum at_kernel k, const struct at_bake *bake)
 {
     struct ant_err e;
@@ -74,16 +83,9 @@ struct ane_kernel *at_compile(struct at_net *n, enum at_kernel k, const struct a
 
 int at_each_weighted_unit(struct at_net *n, at_unit_fn *fn, const float *w)
 {
-    static const enum at_kernel per_layer[] = {AT_ATTN_FWD, AT_FFN_FWD, AT_FFN_BWD, AT_ATTN_BWD};
-    for (int l = 0; l < n->p.L; l++)
-        for (int i = 0; i < 4; i++)
-            if (fn(n, at_layer_unit(n, l, per_layer[i]), per_layer[i], l, w)) return -1;
-    for (int ch = 0; ch < n->p.n_chunks && n->o.cls_on_device; ch++)
-        if (fn(n, &n->cls[0][ch], AT_CLS_FWD, ch, w) || fn(n, &n->cls[1][ch], AT_CLS_BWD, ch, w))
-            return -1;
-    for (int j = 0; n->p.extras && j < 2 * n->p.L + 1; j++)
-        if (fn(n, &n->norm_bwd[j], AT_NORM_BWD, j, w)) return -1;
-    if (n->p.extras && fn(n, &n->norm_fwd, AT_NORM_FWD, 0, w)) return -1;
+    for (int k = 0; k < AT_N_KERNELS; k++)
+        for (int i = 0; kernel_used(n, k) && kernel_weighted(k) && i < (int)kernel_units(n, k); i++)
+            if (fn(n, unit_at(n, k, i), k, i, w)) return -1;
     return 0;
 }
 
@@ -92,6 +94,14 @@ int at_compiles_per_update(const struct at_net *n)
     int c = 0;
     for (int k = 0; n->o.baked && k < AT_N_KERNELS; k++)
         if (kernel_used(n, k) && kernel_weighted(k)) c += (int)kernel_units(n, k);
+    return c;
+}
+
+int at_kernels_held(const struct at_net *n)
+{
+    int c = 0;
+    for (int k = 0; k < AT_N_KERNELS; k++)
+        if (kernel_used(n, k)) c += n->o.baked && kernel_weighted(k) ? (int)kernel_units(n, k) : 1;
     return c;
 }
 
@@ -107,7 +117,6 @@ static int compile_all(struct at_net *n)
         if (n->o.baked && kernel_weighted(k)) continue;
         if (!(n->k[k] = at_compile(n, k, NULL))) return -1;
         n->st.kernels++;
-        n->weight_free++;
     }
     return 0;
 }
@@ -124,22 +133,15 @@ static int unit_open(struct at_net *n, struct at_unit *u, enum at_kernel k)
 
 static int units_open(struct at_net *n)
 {
-    int L = n->p.L, nc = n->p.n_chunks, nn = n->p.extras ? 2 * L + 1 : 0;
-    n->layer = calloc((size_t)L * AT_LAYER_KERNELS, sizeof *n->layer);
-    n->cls[0] = calloc((size_t)nc, sizeof *n->cls[0]);
-    n->cls[1] = calloc((size_t)nc, sizeof *n->cls[1]);
-    n->norm_bwd = calloc((size_t)nn + 1, sizeof *n->norm_bwd);
+    size_t L = (size_t)n->p.L, nc = (size_t)n->p.n_chunks;
+    n->layer = calloc(L * AT_LAYER_KERNELS, sizeof *n->layer);
+    n->cls[0] = calloc(nc, sizeof *n->cls[0]);
+    n->cls[1] = calloc(nc, sizeof *n->cls[1]);
+    n->norm_bwd = calloc(kernel_units(n, AT_NORM_BWD), sizeof *n->norm_bwd);
     if (!n->layer || !n->cls[0] || !n->cls[1] || !n->norm_bwd) return at_fail(n, "out of memory");
-    for (int l = 0; l < L; l++)
-        for (int k = 0; k < AT_LAYER_KERNELS; k++)
-            if (kernel_used(n, k) && unit_open(n, at_layer_unit(n, l, k), k)) return -1;
-    for (int ch = 0; ch < nc && n->o.cls_on_device; ch++)
-        if (unit_open(n, &n->cls[0][ch], AT_CLS_FWD) || unit_open(n, &n->cls[1][ch], AT_CLS_BWD))
-            return -1;
-    for (int j = 0; j < nn; j++)
-        if (unit_open(n, &n->norm_bwd[j], AT_NORM_BWD)) return -1;
-    if (n->p.extras && (unit_open(n, &n->norm_fwd, AT_NORM_FWD) || unit_open(n, &n->smax, AT_SOFTMAX)))
-        return -1;
+    for (int k = 0; k < AT_N_KERNELS; k++)
+        for (int i = 0; kernel_used(n, k) && i < (int)kernel_units(n, k); i++)
+            if (unit_open(n, unit_at(n, k, i), k)) return -1;
     return 0;
 }
 
@@ -240,7 +242,7 @@ void at_net_close(struct at_net *n)
     units_close(n->layer, (size_t)n->p.L * AT_LAYER_KERNELS);
     units_close(n->cls[0], (size_t)n->p.n_chunks);
     units_close(n->cls[1], (size_t)n->p.n_chunks);
-    units_close(n->norm_bwd, n->p.extras ? 2 * (size_t)n->p.L + 1 : 0);
+    units_close(n->norm_bwd, kernel_units(n, AT_NORM_BWD));
     unit_close(&n->norm_fwd);
     unit_close(&n->smax);
     for (int k = 0; k < AT_N_KERNELS; k++) {

@@ -39,7 +39,6 @@ struct at_net {
     struct at_stats st;
     double kernel_flops[AT_N_KERNELS];       /* per evaluation, as the device counts them */
     int staged;                              /* weights staged since open */
-    int weight_free;                         /* kernels compiled at open, once per process */
 
     /* CPU activations of one sequence, token-major; per layer where the backward or
      * the dW worker reads them later. */
@@ -123,5 +122,8 @@ int at_bake_weights(struct at_net *n, const float *w);
 struct ane_kernel *at_compile(struct at_net *n, enum at_kernel k, const struct at_bake *bake);
 /* Compiles one weights_changed needs (baked weights). */
 int at_compiles_per_update(const struct at_net *n);
+/* Kernels the net holds once its weights are in: one per used kernel, and with baked
+ * weights one per unit of each weight-bearing kernel. */
+int at_kernels_held(const struct at_net *n);
 
 #endif
