@@ -20,22 +20,6 @@ static char *scale_kernel(const struct ant_chip *chip, float k, int cast)
     return t;
 }
 
-/* rmsnorm-like kernel with a blob, for the both-dialects comparison */
-static char *norm_kernel(const struct ant_chip *chip, struct ane_weights *w, const float *g)
-{
-    struct ant_err e;
-    struct mil_builder *b = milb_new(chip);
-    mil_v x = milb_input(b, "act", MIL_FP16, MIL_SHAPE(1, 32, 1, 16));
-    mil_v ss = milb_reduce_sum(b, "ss", milb_mul(b, "sq", x, x), 1, (int[]){1}, 1);
-    mil_v r = milb_pow(b, "r", milb_add(b, "ss_eps", milb_mul(b, "ms", ss, milb_scalar(b, "inv", 1.0f / 32)),
-                                        milb_scalar(b, "eps_v", 1e-5f)), milb_scalar(b, "mhalf", -0.5f));
-    mil_v y = milb_mul(b, "y", milb_mul(b, "xr", x, r), milb_weight(b, "g", w, "g.bin", MIL_SHAPE(1, 32, 1, 1), g));
-    milb_output(b, milb_softmax(b, "sm", y, -1));
-    char *t = milb_text(b, &e);
-    milb_free(b);
-    return t;
-}
-
 int main(void)
 {
     struct ant_chip m1 = test_chip_m1(), m4 = test_chip_m4();
@@ -49,7 +33,7 @@ int main(void)
     /* the same kernel in both dialects gives identical results */
     struct ane_weights w1, w4;
     weights_init(&w1), weights_init(&w4);
-    char *t1 = norm_kernel(&m1, &w1, g), *t4 = norm_kernel(&m4, &w4, g);
+    char *t1 = test_norm_kernel(&m1, &w1, g), *t4 = test_norm_kernel(&m4, &w4, g);
     ok(t1 && t4 && strstr(t1, "program(1.0)") && strstr(t4, "program(1.3)"), "one kernel built in both dialects");
     ok(emu_run_text(&m1, t1, &w1, (const float *[]){x}, (float *[]){y1}, &e) == 0 &&
        emu_run_text(&m4, t4, &w4, (const float *[]){x}, (float *[]){y4}, &e) == 0 && !memcmp(y1, y4, sizeof y1),

@@ -21,22 +21,6 @@
 
 #define NX 512   /* [1, 32, 1, 16] */
 
-/* softmax(x * rsqrt(mean(x^2) + eps) * g): one weight blob, so the weights are in the key */
-static char *norm_kernel(const struct ant_chip *chip, struct ane_weights *w, const float *g)
-{
-    struct ant_err e;
-    struct mil_builder *b = milb_new(chip);
-    mil_v x = milb_input(b, "act", MIL_FP16, MIL_SHAPE(1, 32, 1, 16));
-    mil_v ss = milb_reduce_sum(b, "ss", milb_mul(b, "sq", x, x), 1, (int[]){1}, 1);
-    mil_v r = milb_pow(b, "r", milb_add(b, "ss_eps", milb_mul(b, "ms", ss, milb_scalar(b, "inv", 1.0f / 32)),
-                                        milb_scalar(b, "eps_v", 1e-5f)), milb_scalar(b, "mhalf", -0.5f));
-    mil_v y = milb_mul(b, "y", milb_mul(b, "xr", x, r), milb_weight(b, "g", w, "g.bin", MIL_SHAPE(1, 32, 1, 1), g));
-    milb_output(b, milb_softmax(b, "sm", y, -1));
-    char *t = milb_text(b, &e);
-    milb_free(b);
-    return t;
-}
-
 /* Compile text on d, run it on x into y; the kernel's from_cache, or -1. */
 static int run(struct ane_device *d, const char *text, const struct ane_weights *w, const float *x, float *y)
 {
@@ -143,20 +127,6 @@ static int payload_is_program(const void *payload, size_t n, const char *text, c
     return same;
 }
 
-static char *read_all(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)sz + 1);
-    *n = fread(b, 1, (size_t)sz, f);
-    b[*n] = 0;
-    fclose(f);
-    return b;
-}
-
 int main(void)
 {
     struct ant_err e;
@@ -178,7 +148,7 @@ int main(void)
     g2[5] += 0.25f;
     struct ane_weights w, w2;
     weights_init(&w), weights_init(&w2);
-    char *text = norm_kernel(&m4, &w, g), *text2 = norm_kernel(&m4, &w2, g2);
+    char *text = test_norm_kernel(&m4, &w, g), *text2 = test_norm_kernel(&m4, &w2, g2);
     ok(text && text2 && !strcmp(text, text2), "one program, two weight sets");
 
     /* the reference: a device with the cache off */
@@ -202,7 +172,7 @@ int main(void)
     struct stat st;
     ok(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700, "the cache folder made on the first store, mode 0700");
     size_t en;
-    char *entry = read_all(path, &en);
+    char *entry = (char *)slurp(path, &en);
     struct mil_prog *p = mil_load(text, strlen(text), "norm.mil", &m4, &w, &e);
     char *printed = p ? mil_print(p, m4.mil_verbose_scalars, &e) : NULL;
     ok(entry && en > 6 && !memcmp(entry, "ANTKC\1", 6) && printed && en > strlen(printed) &&
@@ -252,7 +222,7 @@ int main(void)
     const char *how[4] = {"truncated", "a flipped payload byte", "a wrong magic", "another key's entry"};
     for (int t = 0; t < 4; t++) {
         size_t n;
-        char *b = read_all(path, &n);
+        char *b = (char *)slurp(path, &n);
         FILE *f = fopen(path, "wb");
         if (t == 0) fwrite(b, 1, n - 9, f);
         if (t == 1) b[n - 3] ^= 0x10;
@@ -270,7 +240,7 @@ int main(void)
         fflush(stderr);
         dup2(err_fd, 2), close(err_fd);
         ane_device_stats(d, &ds);
-        char *msg = read_all(log, &n);
+        char *msg = (char *)slurp(log, &n);
         if (msg && n) msg[strcspn(msg, "\n")] = 0;
         ok(r == 0 && !memcmp(y, ref, sizeof y) && ds.disk_corrupt == 1 && ds.disk_hits == 0 && ds.compiles == 1,
            "%s: detected, compiled again, the right result", how[t]);
@@ -290,7 +260,7 @@ int main(void)
     ok(run(d, text, &w, x, y) == 1 && !memcmp(y, ref, sizeof y), "past the compile budget, a disk hit still loads");
     struct ane_weights w3;
     weights_init(&w3);
-    char *text3 = norm_kernel(&m4, &w3, x);
+    char *text3 = test_norm_kernel(&m4, &w3, x);
     ok(ane_compile(d, text3, strlen(text3), &w3, "new.mil", &e) == NULL && strstr(e.msg, "compiles per process"),
        "while a new kernel fails: %s", e.msg);
     free(text3), weights_free(&w3);
@@ -366,7 +336,7 @@ int main(void)
     fwrite("D\0TA", 1, 4, fp), fclose(fp);
     size_t dn = 0;
     char *dd = NULL;
-    ok(ane_tmp_pack(&ta, &pk, &pn, &e) == 0 && ane_tmp_unpack(&tb, pk, pn, &e) == 0 && (dd = read_all(tb.data, &dn)) &&
+    ok(ane_tmp_pack(&ta, &pk, &pn, &e) == 0 && ane_tmp_unpack(&tb, pk, pn, &e) == 0 && (dd = (char *)slurp(tb.data, &dn)) &&
        dn == 4 && !memcmp(dd, "D\0TA", 4), "with data: both files carried over byte for byte");
     free(pk), free(dd);
     remove(ta.net_plist);

@@ -4,21 +4,8 @@
 #include <stdio.h>
 
 #include "tap.h"
+#include "test_util.h"
 #include "test_ane_util.h"
-
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)len + 1);
-    *n = fread(s, 1, (size_t)len, f);
-    s[*n] = 0;
-    fclose(f);
-    return s;
-}
 
 /* An error must read "FILE:LINE:COL: reason" with a non-empty reason. */
 static int well_formed(const char *msg, const char *file)
@@ -57,7 +44,7 @@ int main(int argc, char **argv)
         if (line[0] == '#' || sscanf(line, "%127s %7s %31s %255[^\n]", name, chipname, where, reason) != 4) continue;
         size_t n;
         snprintf(path, sizeof path, "%s/%s", dir, name);
-        char *text = slurp(path, &n);
+        char *text = (char *)slurp(path, &n);
         if (!ok(text != NULL, "%s readable", name)) continue;
         const struct ant_chip *c = !strcmp(chipname, "M1") ? &m1 : &m4;
         struct mil_prog *p = mil_load(text, n, name, c, &w, &e);
@@ -77,7 +64,7 @@ int main(int argc, char **argv)
     /* every prefix of a valid program is refused with a located reason */
     size_t n;
     snprintf(path, sizeof path, "%s/valid.mil", dir);
-    char *text = slurp(path, &n);
+    char *text = (char *)slurp(path, &n);
     int bad = 0;
     for (size_t k = 0; text && k < n - 1; k++) {
         struct mil_prog *p = mil_parse(text, k, "cut.mil", &e);

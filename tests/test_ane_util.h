@@ -71,6 +71,23 @@ out:
     return rc;
 }
 
+/* softmax(x * rsqrt(mean(x^2) + eps) * g) on [1, 32, 1, 16], g [32] a weight blob (so the
+ * weights are part of a compile cache key); the text, or NULL. */
+static inline char *test_norm_kernel(const struct ant_chip *chip, struct ane_weights *w, const float *g)
+{
+    struct ant_err e;
+    struct mil_builder *b = milb_new(chip);
+    mil_v x = milb_input(b, "act", MIL_FP16, MIL_SHAPE(1, 32, 1, 16));
+    mil_v ss = milb_reduce_sum(b, "ss", milb_mul(b, "sq", x, x), 1, (int[]){1}, 1);
+    mil_v r = milb_pow(b, "r", milb_add(b, "ss_eps", milb_mul(b, "ms", ss, milb_scalar(b, "inv", 1.0f / 32)),
+                                        milb_scalar(b, "eps_v", 1e-5f)), milb_scalar(b, "mhalf", -0.5f));
+    mil_v y = milb_mul(b, "y", milb_mul(b, "xr", x, r), milb_weight(b, "g", w, "g.bin", MIL_SHAPE(1, 32, 1, 1), g));
+    milb_output(b, milb_softmax(b, "sm", y, -1));
+    char *t = milb_text(b, &e);
+    milb_free(b);
+    return t;
+}
+
 /* Build with b, print, then run the text as above. Frees b. */
 static inline int emu_run_builder(struct mil_builder *b, const struct ant_chip *chip,
                                   const struct ane_weights *w, const float *const *in,

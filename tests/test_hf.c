@@ -12,26 +12,15 @@
 
 #include "formats/hf.h"
 #include "formats/model_io.h"
-#include "base/rng.h"
 #include "formats/safetensors.h"
 #include "tap.h"
 #include "test_util.h"
+#include "test_weights.h"
 #include "base/util.h"
 
 static const struct ant_model_config cfg = { .dim = 16, .hidden_dim = 24, .n_layers = 2,
     .n_heads = 4, .n_kv_heads = 2, .vocab_size = 20, .seq_len = 32, .shared_classifier = 0,
     .rope_theta = 500000.0f, .norm_eps = 1e-6f };
-
-static float *random_weights(const struct ant_model_config *c, uint64_t seed)
-{
-    struct ant_layout lay;
-    ant_layout_init(&lay, c);
-    float *w = ant_falloc(lay.total);
-    struct ant_rng r;
-    rng_seed(&r, seed);
-    for (size_t i = 0; i < lay.total; i++) w[i] = (float)rng_normal(&r);
-    return w;
-}
 
 static void permutation_by_hand(void)
 {
@@ -290,7 +279,7 @@ int main(void)
 {
     tmp_dir_make("test_hf");
     permutation_by_hand();
-    float *w = random_weights(&cfg, 77);
+    float *w = test_random_weights(&cfg, 77, 1.0f);
     written_files(w);
     round_trip(w);
     sharded(w);

@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "formats/llama2c.h"
-#include "base/rng.h"
 #include "tap.h"
 #include "test_util.h"
+#include "test_weights.h"
 #include "base/util.h"
 
 /* Sizes in floats of the file's blocks, in file order, from the §9.2 list (not from
@@ -45,24 +45,13 @@ static int file_blocks(const struct ant_model_config *c, struct block *b)
     return n;
 }
 
-static float *random_weights(const struct ant_model_config *c, uint64_t seed)
-{
-    struct ant_layout lay;
-    ant_layout_init(&lay, c);
-    float *w = ant_falloc(lay.total);
-    struct ant_rng r;
-    rng_seed(&r, seed);
-    for (size_t i = 0; i < lay.total; i++) w[i] = (float)rng_normal(&r);
-    return w;
-}
-
 /* One model through write, file check, read, rewrite. */
 static void round_trip(const char *what, const struct ant_model_config *c)
 {
     struct ant_err e;
     struct ant_layout lay;
     ant_layout_init(&lay, c);
-    float *w = random_weights(c, 1234 + (uint64_t)c->dim);
+    float *w = test_random_weights(c, 1234 + (uint64_t)c->dim, 1.0f);
     const char *p1 = tmp_path("a.bin"), *p2 = tmp_path("b.bin");
     if (!ok(llama2c_write(p1, c, w, &e) == 0, "%s: write", what)) diag("%s", e.msg);
 
@@ -162,7 +151,7 @@ static void refuses_header(const char *what, const unsigned char *file, size_t n
 static void test_refusals(const struct ant_model_config *c)
 {
     struct ant_err e;
-    float *w = random_weights(c, 9);
+    float *w = test_random_weights(c, 9, 1.0f);
     const char *good = tmp_path("good.bin");
     llama2c_write(good, c, w, &e);
     size_t n;

@@ -11,21 +11,11 @@
 #include "formats/llama2c.h"
 #include "formats/model_io.h"
 #include "formats/model_sniff.h"
-#include "base/rng.h"
 #include "tap.h"
+#include "base/rng.h"
 #include "test_util.h"
+#include "test_weights.h"
 #include "base/util.h"
-
-static float *random_weights(const struct ant_model_config *c, uint64_t seed)
-{
-    struct ant_layout lay;
-    ant_layout_init(&lay, c);
-    float *w = ant_falloc(lay.total);
-    struct ant_rng r;
-    rng_seed(&r, seed);
-    for (size_t i = 0; i < lay.total; i++) w[i] = (float)rng_normal(&r) * 0.1f;
-    return w;
-}
 
 static int32_t rd32(const unsigned char *p) { int32_t v; memcpy(&v, p, 4); return v; }
 
@@ -62,7 +52,7 @@ static void v1_case(const char *what, const struct ant_model_config *c)
     struct ant_err e;
     struct ant_layout lay;
     ant_layout_init(&lay, c);
-    float *w = random_weights(c, 7 + (uint64_t)c->dim);
+    float *w = test_random_weights(c, 7 + (uint64_t)c->dim, 0.1f);
     const char *p = tmp_path("v1.bin"), *p2 = tmp_path("v1b.bin");
     if (!ok(llama2c_write_ak42(p, 1, c, w, &e) == 0, "%s: write v1", what)) diag("%s", e.msg);
     size_t n;
@@ -94,7 +84,7 @@ static void v2_case(const char *what, const struct ant_model_config *c, int want
     struct ant_err e;
     struct ant_layout lay;
     ant_layout_init(&lay, c);
-    float *w = random_weights(c, 9 + (uint64_t)c->dim);
+    float *w = test_random_weights(c, 9 + (uint64_t)c->dim, 0.1f);
     const char *p = tmp_path("v2.bin"), *p2 = tmp_path("v2b.bin");
     if (!ok(llama2c_write_ak42(p, 2, c, w, &e) == 0, "%s: write v2", what)) diag("%s", e.msg);
     size_t n;
@@ -191,7 +181,7 @@ static void refused(const char *what, const unsigned char *b, size_t n, const ch
 static void malformed(const struct ant_model_config *c)
 {
     struct ant_err e;
-    float *w = random_weights(c, 5);
+    float *w = test_random_weights(c, 5, 0.1f);
     const char *p = tmp_path("good.bin");
     llama2c_write_ak42(p, 2, c, w, &e);
     size_t n;
@@ -245,7 +235,7 @@ int main(void)
     q8_grid();
     malformed(&gqa);
     struct ant_err e;
-    float *w = random_weights(&mha, 1);
+    float *w = test_random_weights(&mha, 1, 0.1f);
     enum ant_file_kind k0, k1, k2;
     llama2c_write(tmp_path("a0"), &mha, w, &e);
     llama2c_write_ak42(tmp_path("a1"), 1, &mha, w, &e);

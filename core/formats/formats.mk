@@ -35,7 +35,7 @@ TESTS += tests/test_ckpt tests/test_llama2c tests/test_llama2c_ak42
 tests_test_ckpt_SOURCES = tests/test_ckpt.c tests/test_util.h %reldir%/ckpt.c \
 	core/base/state.c core/base/util.c core/base/rng.c core/base/fileio.c core/base/xxh64.c
 tests_test_ckpt_LDADD = -lm
-tests_test_llama2c_SOURCES = tests/test_llama2c.c tests/test_util.h \
+tests_test_llama2c_SOURCES = tests/test_llama2c.c tests/test_util.h tests/test_weights.h \
 	%reldir%/llama2c.c core/base/fileio.c core/base/rng.c core/base/util.c
 tests_test_llama2c_LDADD = -lm
 
@@ -44,12 +44,12 @@ model_io_test_sources = %reldir%/model_io.c %reldir%/model_sniff.c %reldir%/llam
 	%reldir%/llama2c_ak42.c %reldir%/llama2c_q8.c %reldir%/hf_permute.c $(hf_impl) \
 	%reldir%/ckpt.c core/base/state.c core/base/xxh64.c core/base/fileio.c core/base/rng.c \
 	core/base/util.c
-tests_test_llama2c_ak42_SOURCES = tests/test_llama2c_ak42.c tests/test_util.h \
+tests_test_llama2c_ak42_SOURCES = tests/test_llama2c_ak42.c tests/test_util.h tests/test_weights.h \
 	$(model_io_test_sources)
 tests_test_llama2c_ak42_LDADD = $(JANSSON_LIBS) -lm
 if HAVE_JANSSON
 check_PROGRAMS += tests/test_hf
 TESTS += tests/test_hf
 endif
-tests_test_hf_SOURCES = tests/test_hf.c tests/test_util.h $(model_io_test_sources)
+tests_test_hf_SOURCES = tests/test_hf.c tests/test_util.h tests/test_weights.h $(model_io_test_sources)
 tests_test_hf_LDADD = $(JANSSON_LIBS) -lm
