@@ -13,6 +13,19 @@ skip() {   # skip DESCRIPTION REASON
 }
 diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
 tap_done() { echo "1..$tap_n"; [ "$tap_failed" -eq 0 ]; }
+# expect_error DESCRIPTION PATTERN COMMAND...: bad input is refused with a clear line:
+# a non-zero exit below 128 (no crash), and stderr (kept in $tmp/err, stdout in
+# $tmp/out, the status in $st) matches PATTERN.
+expect_error() {
+    desc=$1 pat=$2
+    shift 2
+    "$@" > "$tmp/out" 2> "$tmp/err"
+    st=$?
+    [ $st -ne 0 ] && [ $st -lt 128 ] && grep -q -E -- "$pat" "$tmp/err"
+    ok $? "$desc"
+    [ $st -ne 0 ] && [ $st -lt 128 ] || diag "exit status $st"
+    grep -q -E -- "$pat" "$tmp/err" || diag "stderr: $(head -c 600 "$tmp/err")"
+}
 # A temp folder removed on exit.
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/anetrain-test.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

@@ -43,16 +43,6 @@ grep -q 'MIL program(1.3) <ios18> shorthand scalars' "$tmp/out" &&
     grep -q 'ops refused: none; silent-zero rules (§7.3): no' "$tmp/out"
 ok $? "doctor on M1 / macOS 15.6: the modern dialect, nothing refused"
 
-# expect_error DESCRIPTION PATTERN COMMAND...
-expect_error() {
-    desc=$1 pat=$2
-    shift 2
-    "$@" > "$tmp/out" 2> "$tmp/err"
-    st=$?
-    [ $st -ne 0 ] && [ $st -lt 128 ] && grep -q -E -- "$pat" "$tmp/err"
-    ok $? "$desc"
-    grep -q -E -- "$pat" "$tmp/err" || diag "exit $st, stderr: $(head -c 300 "$tmp/err")"
-}
 expect_error "--os that is no version" '--os Tahoe: expected a macOS version' \
     "$ANETRAIN" backends --os Tahoe
 expect_error "ANETRAIN_OS that is no version" 'ANETRAIN_OS=15\.x: expected a macOS version' \

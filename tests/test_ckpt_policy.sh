@@ -6,18 +6,6 @@
 cfg="$tmp/small.cfg"
 small_config "$cfg" 30
 
-# expect_error DESCRIPTION PATTERN COMMAND...: non-zero exit below 128 (no crash),
-# stderr matches PATTERN.
-expect_error() {
-    desc=$1 pat=$2
-    shift 2
-    "$@" > "$tmp/out" 2> "$tmp/err"
-    st=$?
-    [ $st -ne 0 ] && [ $st -lt 128 ] && grep -q -E -- "$pat" "$tmp/err"
-    ok $? "$desc"
-    [ $st -ne 0 ] && [ $st -lt 128 ] || diag "exit status $st"
-    grep -q -E -- "$pat" "$tmp/err" || diag "stderr: $(head -c 600 "$tmp/err")"
-}
 # wait_for PATTERN FILE: until a line of FILE matches (at most 60 s).
 wait_for() {
     i=0

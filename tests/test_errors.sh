@@ -5,19 +5,6 @@
 cfg="$tmp/small.cfg"
 small_config "$cfg" 3
 
-# expect_error DESCRIPTION PATTERN COMMAND...: non-zero exit, stderr matches PATTERN,
-# no crash (exit < 128).
-expect_error() {
-    desc=$1 pat=$2
-    shift 2
-    "$@" > "$tmp/out" 2> "$tmp/err"
-    st=$?
-    [ $st -ne 0 ] && [ $st -lt 128 ] && grep -q -E -- "$pat" "$tmp/err"
-    ok $? "$desc"
-    [ $st -ne 0 ] && [ $st -lt 128 ] || diag "exit status $st"
-    grep -q -E -- "$pat" "$tmp/err" || diag "stderr: $(head -c 400 "$tmp/err")"
-}
-
 expect_error "missing data file" "$tmp/nope.bin" \
     "$ANETRAIN" train --config "$cfg" --data "$tmp/nope.bin" --ckpt "$tmp/c"
 : > "$tmp/empty.bin"

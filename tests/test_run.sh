@@ -98,14 +98,6 @@ ok $( ([ $st -eq 130 ] || [ $st -eq 143 ]) && grep -q "stopped at once" "$tmp/tw
 n=$(grep '"event":"step"' "$tmp/f.jsonl" | grep -c '"lr":0.002,')
 ok $([ "$n" -eq 6 ]; echo $?) "--lr --schedule constant --warmup 0: every step at lr 0.002 ($n of 6)"
 printf 'train = {\n  lr = 0.001;\n  min_lr = 0.0005;\n};\n' > "$tmp/lr.cfg"
-expect_error() {   # expect_error DESCRIPTION PATTERN COMMAND...
-    desc=$1 pat=$2
-    shift 2
-    "$@" > "$tmp/out" 2> "$tmp/err"
-    st=$?
-    ok $([ $st -ne 0 ] && [ $st -lt 128 ] && grep -q -E -- "$pat" "$tmp/err"; echo $?) "$desc"
-    grep -q -E -- "$pat" "$tmp/err" || diag "stderr: $(head -c 400 "$tmp/err")"
-}
 expect_error "a config error caused by a flag does not cite the file" \
     "^anetrain train: train.min_lr: train.min_lr \(0.01\) must not exceed train.lr \(0.001\)" \
     "$ANETRAIN" train --config "$tmp/lr.cfg" --min-lr 0.01 --ckpt "$tmp/x.ckpt"
